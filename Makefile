@@ -1,0 +1,45 @@
+# One task runner for everything, the same locally and in CI.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+
+.PHONY: demo serve test lint format bench clean
+
+## make demo: install, bring ./var/mileage.sqlite3 up to date, serve on :8000
+demo: $(STAMP)
+	$(BIN)/mileage serve
+
+serve: $(STAMP)
+	$(BIN)/mileage serve
+
+## make test: install, lint, type-check, and run every test on SQLite and PostgreSQL
+test: $(STAMP)
+	@sh tests/ensure-postgres.sh
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	@sh tests/ensure-postgres.sh
+	$(BIN)/python -m bench.ledger
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

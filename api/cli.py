@@ -1,0 +1,67 @@
+"""The ``mileage`` command."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ledger.db import make_engine, make_session_factory, session_scope
+from ledger.migrate import upgrade
+from ledger.services.verify import verify
+from ledger.settings import get_settings
+
+
+@click.group()
+def main() -> None:
+    """건강관리 마일리지: the mileage and incentive ledger service."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Bring the schema up to date, then serve the API."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    upgrade(make_engine(settings.database_url))
+    uvicorn.run(create_app(settings), host=host, port=port)
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    engine = make_engine(get_settings().database_url)
+    upgrade(engine)
+    click.echo(f"schema is up to date on {engine.url.render_as_string(hide_password=True)}")
+
+
+@main.group()
+def ledger() -> None:
+    """Ledger maintenance."""
+
+
+@ledger.command("verify")
+def ledger_verify() -> None:
+    """Recompute every balance and limit counter from the entries; exit 1 on any mismatch."""
+    factory = make_session_factory(make_engine(get_settings().database_url))
+    with session_scope(factory) as session:
+        mismatches = verify(session)
+    for mismatch in mismatches:
+        click.echo(f"MISMATCH {mismatch}")
+    if mismatches:
+        click.echo(f"{len(mismatches)} mismatch(es): the ledger's kept totals are wrong")
+        sys.exit(1)
+    click.echo("ledger verified: every balance and counter matches its entries")
+
+
+if __name__ == "__main__":
+    main()
