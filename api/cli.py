@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
+from sqlalchemy import Engine
 
 from ledger.db import make_engine, make_session_factory, session_scope
 from ledger.migrate import upgrade
 from ledger.services.verify import verify
 from ledger.settings import get_settings
+
+
+@contextmanager
+def database() -> Iterator[Engine]:
+    """An engine on the configured database, closed when the command is done."""
+    engine = make_engine(get_settings().database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @click.group()
@@ -26,9 +39,9 @@ def serve(host: str, port: int) -> None:
 
     from api.app import create_app
 
-    settings = get_settings()
-    upgrade(make_engine(settings.database_url))
-    uvicorn.run(create_app(settings), host=host, port=port)
+    with database() as engine:
+        upgrade(engine)
+    uvicorn.run(create_app(get_settings()), host=host, port=port)
 
 
 @main.group()
@@ -39,9 +52,9 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
-    engine = make_engine(get_settings().database_url)
-    upgrade(engine)
-    click.echo(f"schema is up to date on {engine.url.render_as_string(hide_password=True)}")
+    with database() as engine:
+        upgrade(engine)
+        click.echo(f"schema is up to date on {engine.url.render_as_string(hide_password=True)}")
 
 
 @main.group()
@@ -52,8 +65,7 @@ def ledger() -> None:
 @ledger.command("verify")
 def ledger_verify() -> None:
     """Recompute every balance and limit counter from the entries; exit 1 on any mismatch."""
-    factory = make_session_factory(make_engine(get_settings().database_url))
-    with session_scope(factory) as session:
+    with database() as engine, session_scope(make_session_factory(engine)) as session:
         mismatches = verify(session)
     for mismatch in mismatches:
         click.echo(f"MISMATCH {mismatch}")

@@ -1,0 +1,108 @@
+"""The database itself refuses what the engine would never do, on both engines."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ledger.db import session_scope
+from ledger.domain import Transfer
+from ledger.migrate import heads
+from ledger.services.booking import book
+from tests.factories import make_award_accounts
+
+
+@pytest.fixture
+def booked(sessions: sessionmaker[Session]) -> tuple[int, int, int]:
+    """(transaction id, expense account, patient account) of one committed award."""
+    with session_scope(sessions) as session:
+        expense, patient = make_award_accounts(session)
+        tx = book(
+            session,
+            kind="award",
+            effective_date=dt.date(2024, 5, 1),
+            transfers=[Transfer(expense, patient, 1_000)],
+        ).transaction_id
+    return tx, expense, patient
+
+
+def refused(engine: Engine, *statements: str, **params: object) -> None:
+    with pytest.raises(DBAPIError), engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement), params)
+
+
+def test_updating_an_entry_is_refused(engine: Engine, booked: tuple[int, int, int]) -> None:
+    refused(engine, "UPDATE entries SET amount = amount * 2 WHERE transaction_id = :t", t=booked[0])
+
+
+def test_deleting_an_entry_is_refused(engine: Engine, booked: tuple[int, int, int]) -> None:
+    refused(engine, "DELETE FROM entries WHERE transaction_id = :t", t=booked[0])
+
+
+def test_deleting_or_editing_a_transaction_is_refused(
+    engine: Engine, booked: tuple[int, int, int]
+) -> None:
+    refused(
+        engine, "UPDATE transactions SET effective_date = '2020-01-01' WHERE id = :t", t=booked[0]
+    )
+    refused(engine, "DELETE FROM transactions WHERE id = :t", t=booked[0])
+
+
+def test_legs_that_do_not_sum_to_zero_are_refused(
+    engine: Engine, booked: tuple[int, int, int]
+) -> None:
+    _, expense, patient = booked
+    refused(
+        engine,
+        "INSERT INTO entries (transaction_id, account_id, amount) VALUES (999001, :e, 500)",
+        "INSERT INTO entries (transaction_id, account_id, amount) VALUES (999001, :p, -400)",
+        "INSERT INTO transactions (id, kind, effective_date, booked_at, details) "
+        "VALUES (999001, 'forged', '2024-05-01', '2024-05-01T00:00:00+09:00', '{}')",
+        e=expense,
+        p=patient,
+    )
+
+
+def test_legs_without_a_header_are_refused_at_commit(
+    engine: Engine, booked: tuple[int, int, int]
+) -> None:
+    _, expense, patient = booked
+    refused(
+        engine,
+        "INSERT INTO entries (transaction_id, account_id, amount) VALUES (999002, :e, 500)",
+        "INSERT INTO entries (transaction_id, account_id, amount) VALUES (999002, :p, -500)",
+        e=expense,
+        p=patient,
+    )
+
+
+def test_adding_a_leg_to_a_balanced_transaction_is_refused(
+    engine: Engine, booked: tuple[int, int, int]
+) -> None:
+    tx, expense, _ = booked
+    refused(
+        engine,
+        "INSERT INTO entries (transaction_id, account_id, amount) VALUES (:t, :e, 0 + 1)",
+        t=tx,
+        e=expense,
+    )
+
+
+def test_truncating_the_ledger_is_refused_on_postgresql(
+    engine: Engine, booked: tuple[int, int, int]
+) -> None:
+    if engine.dialect.name != "postgresql":
+        assert engine.dialect.name == "sqlite"  # SQLite has no TRUNCATE; DELETE is refused
+        refused(engine, "DELETE FROM entries")
+        return
+    for table in ("entries", "transactions", "limit_postings"):
+        refused(engine, f"TRUNCATE {table} CASCADE")
+
+
+def test_the_migrations_have_one_head() -> None:
+    assert len(heads()) == 1
