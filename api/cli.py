@@ -10,7 +10,9 @@ import click
 from sqlalchemy import Engine
 
 from ledger.db import make_engine, make_session_factory, session_scope
+from ledger.errors import RuleSetError
 from ledger.migrate import upgrade
+from ledger.rules import RuleBook, rule_book_for
 from ledger.services.verify import verify
 from ledger.settings import get_settings
 
@@ -39,9 +41,11 @@ def serve(host: str, port: int) -> None:
 
     from api.app import create_app
 
+    load_rules()  # a malformed rule file stops the service here, naming file and field
+    app = create_app(get_settings())
     with database() as engine:
         upgrade(engine)
-    uvicorn.run(create_app(get_settings()), host=host, port=port)
+    uvicorn.run(app, host=host, port=port)
 
 
 @main.group()
@@ -55,6 +59,31 @@ def db_upgrade() -> None:
     with database() as engine:
         upgrade(engine)
         click.echo(f"schema is up to date on {engine.url.render_as_string(hide_password=True)}")
+
+
+@main.group()
+def rules() -> None:
+    """The programme's rule sets."""
+
+
+@rules.command("check")
+def rules_check() -> None:
+    """Validate every rule set file and list which set governs each year."""
+    book = load_rules()
+    for (year, district), ruleset in sorted(
+        book.sets.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")
+    ):
+        where = f"district {district}" if district else "city-wide"
+        click.echo(
+            f"{year} {where}: {ruleset.title} (patient cap {ruleset.patient.annual_cap:,} M)"
+        )
+
+
+def load_rules() -> RuleBook:
+    try:
+        return rule_book_for(get_settings().rules_dir)
+    except RuleSetError as error:
+        raise click.ClickException(str(error)) from error
 
 
 @main.group()

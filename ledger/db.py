@@ -31,7 +31,16 @@ T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
-RETRYABLE_UNIQUE = ("uq_transactions_idempotency_key", "transactions.idempotency_key")
+# A unique key two writers raced for: on the next attempt the loser finds the winner's row
+# and answers as for a replay (the same transaction) or a duplicate (the existing patient).
+RETRYABLE_UNIQUE = (
+    "uq_transactions_idempotency_key",
+    "transactions.idempotency_key",
+    "uq_transactions_reverses_id",
+    "transactions.reverses_id",
+    "uq_patients_person",
+    "patients.name, patients.birth_date, patients.phone",
+)
 
 
 def normalise_url(url: str) -> str:

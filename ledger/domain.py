@@ -122,8 +122,11 @@ class Transfer:
     """Move ``amount`` from ``debit`` to ``credit``, within ``limits`` on the credited account.
 
     ``min_debit_balance`` refuses the transfer unless the debited account holds at least that
-    much beforehand (a spending threshold). ``tag`` is the caller's label for the transfer
-    (a rule name, a purpose) and is kept with the transaction.
+    much beforehand (a spending threshold). ``follows`` names an earlier transfer of the same
+    transaction (by position) whose eligibility this one shares: when that one was stopped
+    by a count limit, this one books nothing, for the same reason (a clinic's award for a
+    patient's visit follows the patient's once-a-month rule). ``tag`` is the caller's label
+    for the transfer (a rule name, a purpose) and is kept with the transaction.
     """
 
     debit: int
@@ -131,6 +134,7 @@ class Transfer:
     amount: int
     limits: tuple[Limit, ...] = ()
     min_debit_balance: int | None = None
+    follows: int | None = None
     tag: str = ""
 
     def __post_init__(self) -> None:
@@ -216,16 +220,30 @@ def plan(
     result = Plan()
     running = dict(balances)
     used = {key: Counter(c.amount, c.count) for key, c in counters.items()}
-    for transfer in transfers:
+    stopped_by: list[str | None] = []
+    for position, transfer in enumerate(transfers):
         own = {
             limit.key: used.get((transfer.credit, limit.key), Counter())
             for limit in transfer.limits
         }
-        amount, reason = apply_limits(transfer.amount, transfer.limits, own)
-        eligible = not any(
-            limit.max_count is not None and own[limit.key].count >= limit.max_count
-            for limit in transfer.limits
+        exhausted = next(
+            (
+                limit.reason
+                for limit in transfer.limits
+                if limit.max_count is not None and own[limit.key].count >= limit.max_count
+            ),
+            None,
         )
+        if transfer.follows is not None:
+            if not 0 <= transfer.follows < position:
+                raise ValueError("a transfer can only follow an earlier one")
+            exhausted = exhausted or stopped_by[transfer.follows]
+        stopped_by.append(exhausted)
+        eligible = exhausted is None
+        if eligible:
+            amount, reason = apply_limits(transfer.amount, transfer.limits, own)
+        else:
+            amount, reason = 0, exhausted
         debit_type = types[transfer.debit]
         before = running.get(transfer.debit, 0)
         if transfer.min_debit_balance is not None and before < transfer.min_debit_balance:

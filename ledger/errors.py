@@ -8,7 +8,21 @@
     ├── BelowThreshold          a debit from an account whose balance is under the minimum
     ├── IdempotencyConflict     a key already used for a different request
     ├── AlreadyReversed         a second reversal of one transaction
-    └── NotReversible           a reversal of a reversal
+    ├── NotReversible           a reversal of a reversal
+    ├── RuleSetError            a rule set file that cannot be read or does not fit the schema
+    ├── NoRuleSet               no rule set for an event's year and district
+    ├── NotFound                a district, clinic, patient or session that does not exist
+    │   ├── UnknownDistrict, UnknownClinic, UnknownPatient, UnknownSession
+    ├── InvalidInput            a value the programme cannot take
+    │   ├── InvalidPhone        not a Korean mobile number
+    │   ├── FutureDate          an event dated after today (Asia/Seoul)
+    │   ├── LateEntry           an event older than the late-entry window
+    │   ├── BeforeEnrolment     an event dated before the patient's enrolment
+    │   └── NotParticipating    a clinic or district outside the programme on that date
+    └── Conflict                a request that clashes with what is recorded
+        ├── DuplicatePatient    the same person registered twice
+        ├── AlreadyAttended     the same patient twice at one session
+        └── PatientNotActive    an event for a patient who left the programme
 
 Only ``api/errors.py`` maps these to HTTP status codes.
 """
@@ -16,14 +30,31 @@ Only ``api/errors.py`` maps these to HTTP status codes.
 from __future__ import annotations
 
 __all__ = [
+    "AlreadyAttended",
     "AlreadyReversed",
+    "BeforeEnrolment",
     "BelowThreshold",
+    "Conflict",
+    "DuplicatePatient",
+    "FutureDate",
     "IdempotencyConflict",
     "InsufficientFunds",
+    "InvalidInput",
+    "InvalidPhone",
+    "LateEntry",
     "LedgerError",
+    "NoRuleSet",
+    "NotFound",
+    "NotParticipating",
     "NotReversible",
+    "PatientNotActive",
+    "RuleSetError",
     "UnbalancedTransaction",
     "UnknownAccount",
+    "UnknownClinic",
+    "UnknownDistrict",
+    "UnknownPatient",
+    "UnknownSession",
     "UnknownTransaction",
 ]
 
@@ -86,3 +117,89 @@ class AlreadyReversed(LedgerError):
 
 class NotReversible(LedgerError):
     """Raised when a reversal is itself reversed; book a new transaction instead."""
+
+
+class RuleSetError(LedgerError):
+    """Raised when a rule set file cannot be read or does not fit the schema."""
+
+
+class NoRuleSet(LedgerError):
+    """Raised when no rule set applies to an event's year and district."""
+
+
+class NotFound(LedgerError):
+    """Raised when a registry record that a request names does not exist."""
+
+
+class UnknownDistrict(NotFound):
+    """Raised when a district code is not one of Seoul's 25."""
+
+
+class UnknownClinic(NotFound):
+    """Raised when a clinic id does not exist."""
+
+
+class UnknownPatient(NotFound):
+    """Raised when a patient id does not exist."""
+
+
+class UnknownSession(NotFound):
+    """Raised when an education session id does not exist."""
+
+
+class InvalidInput(LedgerError):
+    """Raised when a value is one the programme cannot take; ``field`` names it."""
+
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidPhone(InvalidInput):
+    """Raised when a phone number is not a Korean mobile number."""
+
+
+class FutureDate(InvalidInput):
+    """Raised when an event is dated after today in Asia/Seoul."""
+
+    code = "future_date"
+
+
+class LateEntry(InvalidInput):
+    """Raised when an event is older than the rules' late-entry window."""
+
+    code = "late_entry"
+
+
+class BeforeEnrolment(InvalidInput):
+    """Raised when an event is dated before the patient's enrolment."""
+
+    code = "before_enrolment"
+
+
+class NotParticipating(InvalidInput):
+    """Raised when a clinic or district does not take part in the programme on that date."""
+
+    code = "not_participating"
+
+
+class Conflict(LedgerError):
+    """Raised when a request clashes with what is already recorded."""
+
+
+class DuplicatePatient(Conflict):
+    """Raised when a person (name, birth date, phone) is registered a second time."""
+
+    def __init__(self, existing_id: str) -> None:
+        super().__init__(f"this person is already registered as patient {existing_id}")
+        self.existing_id = existing_id
+
+
+class AlreadyAttended(Conflict):
+    """Raised when a patient's attendance at a session is recorded a second time."""
+
+
+class PatientNotActive(Conflict):
+    """Raised when an event is recorded for a patient who has left the programme."""

@@ -12,6 +12,7 @@ from sqlalchemy import Table, bindparam, func, insert, select, text, tuple_, upd
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ledger.clock import now
 from ledger.domain import SHARDS, AccountType, Counter, LimitPosting, Plan, normal_sign
 from ledger.errors import UnknownAccount
 from ledger.models import (
@@ -21,7 +22,6 @@ from ledger.models import (
     LimitCounter,
     LimitPostingRow,
     Transaction,
-    now,
 )
 
 # Core tables for the hot path: plain executemany, no ORM unit-of-work bookkeeping.

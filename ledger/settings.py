@@ -17,6 +17,7 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
     late_entry_days: int | None = None
+    rules_dir: str | None = None
 
 
 @lru_cache(maxsize=1)

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ledger.clock import today
 from ledger.domain import AccountType, Transfer, TransferOutcome, mirror, plan
 from ledger.errors import (
     AlreadyReversed,
@@ -21,7 +22,7 @@ from ledger.errors import (
     NotReversible,
     UnknownTransaction,
 )
-from ledger.models import SEOUL, Transaction
+from ledger.models import Transaction
 from ledger.repository import LedgerRepository
 
 __all__ = ["Booked", "book", "open_account", "reverse"]
@@ -129,7 +130,7 @@ def reverse(
     zero (mileage already spent), since a correction must always be bookable.
     """
     repo = LedgerRepository(session)
-    effective_date = effective_date or dt.datetime.now(SEOUL).date()
+    effective_date = effective_date or today()
     request_hash = _hash(
         {
             "reverses": transaction_id,
@@ -208,6 +209,7 @@ def _transfer_json(t: Transfer) -> dict[str, Any]:
         "amount": t.amount,
         "limits": [asdict(limit) for limit in t.limits],
         "min_debit_balance": t.min_debit_balance,
+        "follows": t.follows,
         "tag": t.tag,
     }
 

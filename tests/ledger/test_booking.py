@@ -184,3 +184,27 @@ def test_the_ledger_verifies_after_bookings(session: Session) -> None:
     award(session, expense, patient, 1_000, ANNUAL)
     session.flush()
     assert verify(session) == []
+
+
+def test_a_following_transfer_shares_the_eligibility_of_the_one_it_follows(
+    session: Session,
+) -> None:
+    expense, patient = make_award_accounts(session)
+    clinic = make_account(session, AccountType.CLINIC_EARNED)
+    monthly = Limit("2024/visit/2024-03", "monthly_limit", max_count=1)
+
+    def visit() -> list[tuple[int, str | None]]:
+        booked = book(
+            session,
+            kind="visit",
+            effective_date=DAY,
+            transfers=[
+                Transfer(expense, patient, 1_000, (monthly,)),
+                Transfer(expense, clinic, 2_000, follows=0),
+            ],
+        )
+        return [(o.amount, o.reason) for o in booked.outcomes]
+
+    assert visit() == [(1_000, None), (2_000, None)]
+    assert visit() == [(0, "monthly_limit"), (0, "monthly_limit")]
+    assert balance(session, clinic) == 2_000

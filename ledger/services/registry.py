@@ -1,0 +1,410 @@
+"""The programme's registry: clinics and patients, and the events of a patient's membership.
+
+Registering a patient books the enrolment awards; leaving the programme books what the rules
+say happens to the balance (forfeited by default). Functions take the session first and
+flush; the caller commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger import clock
+from ledger.domain import AccountType, Transfer
+from ledger.errors import (
+    DuplicatePatient,
+    InvalidInput,
+    InvalidPhone,
+    NotParticipating,
+    PatientNotActive,
+    UnknownClinic,
+    UnknownDistrict,
+    UnknownPatient,
+)
+from ledger.ids import new_id
+from ledger.models import CONDITIONS, Clinic, District, HomeClinic, Patient
+from ledger.programme import Award, AwardAccounts, awards_from, enrolment_transfers
+from ledger.repository import LedgerRepository
+from ledger.rules import RuleBook
+from ledger.services.booking import book, open_account
+from ledger.services.events import check_event_date, rules_for
+from ledger.services.reading import balance
+
+__all__ = [
+    "PatientSummary",
+    "Registered",
+    "change_home_clinic",
+    "clinic_leaves",
+    "district_account",
+    "ensure_active",
+    "ensure_participating",
+    "find_patient",
+    "get_clinic",
+    "get_district",
+    "get_patient",
+    "home_clinic_on",
+    "leave_programme",
+    "normalise_phone",
+    "register_clinic",
+    "register_patient",
+    "summarise",
+    "update_patient",
+]
+
+LEAVING_STATUSES = ("moved", "withdrawn", "deceased")
+CONSENT_WORDING = "2024-v1"
+
+
+@dataclass(frozen=True)
+class Registered:
+    patient: Patient
+    transaction_id: int
+    awards: list[Award]
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    balance: int
+    earned_this_year: int
+    cap_remaining: int
+
+
+def normalise_phone(raw: str) -> str:
+    """A Korean mobile number in any common spelling, as E.164 (``+821012345678``)."""
+    try:
+        number = phonenumbers.parse(raw, "KR")
+    except phonenumbers.NumberParseException as error:
+        raise InvalidPhone(f"{raw!r} is not a phone number", field="phone") from error
+    if (
+        number.country_code != 82
+        or not phonenumbers.is_valid_number(number)
+        or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE
+    ):
+        raise InvalidPhone(
+            "a Korean mobile number is needed (010-1234-5678); landlines cannot take texts",
+            field="phone",
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def get_district(session: Session, code: str) -> District:
+    district = session.get(District, code)
+    if district is None:
+        raise UnknownDistrict(f"no district {code!r}; districts are 5-digit codes like 11740")
+    return district
+
+
+def get_clinic(session: Session, clinic_id: str) -> Clinic:
+    clinic = session.get(Clinic, clinic_id)
+    if clinic is None:
+        raise UnknownClinic(f"no clinic {clinic_id!r}")
+    return clinic
+
+
+def get_patient(session: Session, patient_id: str, *, for_update: bool = False) -> Patient:
+    patient = session.get(Patient, patient_id, with_for_update=for_update or None)
+    if patient is None:
+        raise UnknownPatient(f"no patient {patient_id!r}")
+    return patient
+
+
+def district_account(session: Session, district: str, type: AccountType) -> int:
+    """The id of a district's system account of ``type``, opened on first use."""
+    return open_account(session, code=f"{type.value}:{district}", type=type, district=district)
+
+
+def register_clinic(
+    session: Session,
+    *,
+    name: str,
+    kind: str,
+    district: str,
+    participating_since: dt.date | None = None,
+) -> Clinic:
+    if kind not in ("chronic", "ophthalmology"):
+        raise InvalidInput("kind is chronic or ophthalmology", field="kind")
+    if not name.strip():
+        raise InvalidInput("a clinic needs a name", field="name")
+    found = get_district(session, district)
+    if not found.participating:
+        raise NotParticipating(
+            f"{found.name} ({district}) does not take part in the programme", field="district"
+        )
+    clinic_id = new_id("cln")
+    clinic = Clinic(
+        id=clinic_id,
+        name=name.strip(),
+        kind=kind,
+        district=district,
+        participating_since=participating_since or clock.today(),
+        earned_account_id=open_account(
+            session,
+            code=f"clinic_earned:{clinic_id}",
+            type=AccountType.CLINIC_EARNED,
+            district=district,
+        ),
+        reimbursable_account_id=open_account(
+            session,
+            code=f"clinic_reimbursable:{clinic_id}",
+            type=AccountType.CLINIC_REIMBURSABLE,
+            district=district,
+        ),
+    )
+    session.add(clinic)
+    session.flush()
+    return clinic
+
+
+def clinic_leaves(session: Session, *, clinic_id: str, on: dt.date) -> Clinic:
+    """End a clinic's participation after day ``on``; its records and balances stay."""
+    clinic = get_clinic(session, clinic_id)
+    if on < clinic.participating_since:
+        raise InvalidInput("a clinic cannot leave before it joined", field="on")
+    clinic.participating_until = on
+    session.flush()
+    return clinic
+
+
+def ensure_participating(clinic: Clinic, day: dt.date) -> None:
+    until = clinic.participating_until
+    if day < clinic.participating_since or (until is not None and day > until):
+        raise NotParticipating(
+            f"clinic {clinic.id} does not take part in the programme on {day}", field="clinic"
+        )
+
+
+def find_patient(session: Session, *, name: str, birth_date: dt.date, phone: str) -> Patient | None:
+    return session.execute(
+        select(Patient).where(
+            Patient.name == name.strip(),
+            Patient.birth_date == birth_date,
+            Patient.phone == normalise_phone(phone),
+        )
+    ).scalar()
+
+
+def register_patient(
+    session: Session,
+    *,
+    clinic_id: str,
+    name: str,
+    birth_date: dt.date,
+    phone: str,
+    conditions: Collection[str],
+    sms_consent: bool,
+    recorded_by: str,
+    enrolled_on: dt.date | None = None,
+    today: dt.date | None = None,
+    rules: RuleBook | None = None,
+) -> Registered:
+    """Register a patient at their home clinic and book the enrolment awards."""
+    today = today or clock.today()
+    enrolled_on = enrolled_on or today
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a patient needs a name", field="name")
+    if birth_date > today:
+        raise InvalidInput("a birth date cannot be in the future", field="birth_date")
+    wanted = _conditions(conditions)
+    e164 = normalise_phone(phone)
+    existing = find_patient(session, name=name, birth_date=birth_date, phone=e164)
+    if existing is not None:
+        raise DuplicatePatient(existing.id)
+    clinic = get_clinic(session, clinic_id)
+    if clinic.kind != "chronic":
+        raise InvalidInput(
+            "patients register at a chronic-disease clinic, not an ophthalmology clinic",
+            field="clinic",
+        )
+    ruleset = rules_for(rules, enrolled_on, clinic.district)
+    check_event_date(enrolled_on, enrolled_on=enrolled_on, rules=ruleset, today=today)
+    ensure_participating(clinic, enrolled_on)
+    patient_id = new_id("pat")
+    now = clock.now()
+    patient = Patient(
+        id=patient_id,
+        name=name,
+        birth_date=birth_date,
+        phone=e164,
+        has_hypertension="hypertension" in wanted,
+        has_diabetes="diabetes" in wanted,
+        sms_consent=sms_consent,
+        consent_changed_at=now,
+        consent_wording=CONSENT_WORDING,
+        consent_recorded_by=recorded_by,
+        clinic_id=clinic.id,
+        district=clinic.district,
+        enrolled_on=enrolled_on,
+        status="active",
+        account_id=open_account(
+            session,
+            code=f"patient:{patient_id}",
+            type=AccountType.PATIENT,
+            district=clinic.district,
+        ),
+    )
+    session.add(patient)
+    session.flush()  # the home-clinic row refers to the patient row: insert that first
+    session.add(HomeClinic(patient_id=patient_id, clinic_id=clinic.id, from_date=enrolled_on))
+    booked = book(
+        session,
+        kind="enrolment",
+        effective_date=enrolled_on,
+        transfers=enrolment_transfers(
+            ruleset,
+            day=enrolled_on,
+            accounts=AwardAccounts(
+                expense=district_account(session, clinic.district, AccountType.DISTRICT_EXPENSE),
+                patient=patient.account_id,
+                clinic=clinic.earned_account_id,
+            ),
+        ),
+        district=clinic.district,
+        meta={
+            "event": "enrolment",
+            "patient": patient_id,
+            "clinic": clinic.id,
+            "rule_set": ruleset.label,
+        },
+    )
+    patient.enrolment_transaction_id = booked.transaction_id
+    session.flush()
+    return Registered(patient, booked.transaction_id, awards_from(booked.outcomes))
+
+
+def home_clinic_on(session: Session, patient: Patient, day: dt.date) -> Clinic:
+    """The patient's home clinic on ``day``: the one whose patient they were that day."""
+    clinic_id = session.execute(
+        select(HomeClinic.clinic_id)
+        .where(HomeClinic.patient_id == patient.id, HomeClinic.from_date <= day)
+        .order_by(HomeClinic.from_date.desc(), HomeClinic.id.desc())
+        .limit(1)
+    ).scalar()
+    return get_clinic(session, clinic_id or patient.clinic_id)
+
+
+def change_home_clinic(
+    session: Session, *, patient_id: str, clinic_id: str, on: dt.date | None = None
+) -> Patient:
+    """Move a patient to another home clinic from day ``on``; the balance moves with them."""
+    on = on or clock.today()
+    patient = get_patient(session, patient_id, for_update=True)
+    ensure_active(patient)
+    clinic = get_clinic(session, clinic_id)
+    if clinic.kind != "chronic":
+        raise InvalidInput("a home clinic is a chronic-disease clinic", field="clinic_id")
+    ensure_participating(clinic, on)
+    if on < patient.enrolled_on:
+        raise InvalidInput("the move cannot predate the enrolment", field="on")
+    patient.clinic_id = clinic.id
+    patient.district = clinic.district
+    session.add(HomeClinic(patient_id=patient.id, clinic_id=clinic.id, from_date=on))
+    session.flush()
+    return patient
+
+
+def leave_programme(
+    session: Session,
+    *,
+    patient_id: str,
+    status: str,
+    on: dt.date | None = None,
+    rules: RuleBook | None = None,
+) -> Patient:
+    """A patient leaves (moved, withdrawn, deceased); the balance goes as the rules say."""
+    if status not in LEAVING_STATUSES:
+        raise InvalidInput(f"status is one of {', '.join(LEAVING_STATUSES)}", field="status")
+    on = on or clock.today()
+    patient = get_patient(session, patient_id, for_update=True)
+    ensure_active(patient)
+    ruleset = rules_for(rules, on, patient.district)
+    patient.status, patient.left_on = status, on
+    left = balance(session, patient.account_id)
+    if ruleset.leaving.balance == "forfeit" and left > 0:
+        forfeiture = district_account(session, patient.district, AccountType.FORFEITURE)
+        booked = book(
+            session,
+            kind="forfeiture",
+            effective_date=on,
+            transfers=[Transfer(patient.account_id, forfeiture, left, tag="patient:forfeiture")],
+            district=patient.district,
+            meta={
+                "event": "leaving",
+                "patient": patient.id,
+                "status": status,
+                "rule_set": ruleset.label,
+            },
+        )
+        patient.leaving_transaction_id = booked.transaction_id
+    session.flush()
+    return patient
+
+
+def update_patient(
+    session: Session,
+    *,
+    patient_id: str,
+    recorded_by: str,
+    sms_consent: bool | None = None,
+    phone: str | None = None,
+    conditions: Collection[str] | None = None,
+) -> Patient:
+    """Change consent, phone or conditions, as recorded at the clinic or health centre."""
+    patient = get_patient(session, patient_id, for_update=True)
+    if phone is not None:
+        e164 = normalise_phone(phone)
+        twin = find_patient(session, name=patient.name, birth_date=patient.birth_date, phone=e164)
+        if twin is not None and twin.id != patient.id:
+            raise DuplicatePatient(twin.id)
+        patient.phone = e164
+    if conditions is not None:
+        wanted = _conditions(conditions)
+        patient.has_hypertension = "hypertension" in wanted
+        patient.has_diabetes = "diabetes" in wanted
+    if sms_consent is not None and sms_consent != patient.sms_consent:
+        patient.sms_consent = sms_consent
+        patient.consent_changed_at = clock.now()
+        patient.consent_wording = CONSENT_WORDING
+        patient.consent_recorded_by = recorded_by
+    session.flush()
+    return patient
+
+
+def summarise(
+    session: Session,
+    patient: Patient,
+    *,
+    today: dt.date | None = None,
+    rules: RuleBook | None = None,
+) -> PatientSummary:
+    """The patient's balance, what they earned this year and what the cap still allows."""
+    today = today or clock.today()
+    cap = rules_for(rules, today, patient.district).patient.annual_cap
+    earned = LedgerRepository(session).counter(patient.account_id, f"{today.year}/annual").amount
+    return PatientSummary(
+        balance=balance(session, patient.account_id),
+        earned_this_year=earned,
+        cap_remaining=max(cap - earned, 0),
+    )
+
+
+def _conditions(conditions: Collection[str]) -> set[str]:
+    wanted = set(conditions)
+    if not wanted or not wanted <= set(CONDITIONS):
+        raise InvalidInput(
+            "conditions is a non-empty list of hypertension and/or diabetes", field="conditions"
+        )
+    return wanted
+
+
+def ensure_active(patient: Patient) -> None:
+    if patient.status != "active":
+        raise PatientNotActive(
+            f"patient {patient.id} left the programme on {patient.left_on} ({patient.status})"
+        )
