@@ -76,7 +76,7 @@ def test_a_rule_file_whose_name_disagrees_with_its_content_is_refused(tmp_path: 
 
 def test_a_broken_toml_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "2025-11740.toml").write_text("year = = 2025", encoding="utf-8")
-    with pytest.raises(RuleSetError, match="2025-11740.toml"):
+    with pytest.raises(RuleSetError, match=r"2025-11740\.toml"):
         load_rule_book([tmp_path])
 
 
