@@ -123,7 +123,7 @@ class Balance(Base):
 
     __tablename__ = "balances"
 
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"), primary_key=True)
     shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
 
@@ -158,7 +158,7 @@ class Entry(Base):
     transaction_id: Mapped[int] = mapped_column(
         ForeignKey("transactions.id", deferrable=True, initially="DEFERRED")
     )
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
 
 
@@ -167,7 +167,7 @@ class LimitCounter(Base):
 
     __tablename__ = "limit_counters"
 
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"), primary_key=True)
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     amount: Mapped[int] = mapped_column(BigInteger, default=0)
     count: Mapped[int] = mapped_column(Integer, default=0)
@@ -183,7 +183,7 @@ class LimitPostingRow(Base):
     transaction_id: Mapped[int] = mapped_column(
         ForeignKey("transactions.id", deferrable=True, initially="DEFERRED"), index=True
     )
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"))
     key: Mapped[str] = mapped_column(String(120))
     amount: Mapped[int] = mapped_column(BigInteger)
     count: Mapped[int] = mapped_column(Integer)
@@ -224,8 +224,8 @@ class Clinic(Base):
     district: Mapped[str] = mapped_column(ForeignKey("districts.code"), index=True)
     participating_since: Mapped[dt.date] = mapped_column(Date)
     participating_until: Mapped[dt.date | None] = mapped_column(Date)
-    earned_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
-    reimbursable_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    earned_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"))
+    reimbursable_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"))
     created_at: Mapped[dt.datetime] = mapped_column(TZDateTime(), default=now)
 
 
@@ -254,7 +254,7 @@ class Patient(Base):
     enrolled_on: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(12), default="active")
     left_on: Mapped[dt.date | None] = mapped_column(Date)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), unique=True)
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"), unique=True)
     enrolment_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
     leaving_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
     created_at: Mapped[dt.datetime] = mapped_column(TZDateTime(), default=now)
@@ -318,3 +318,66 @@ class Attendance(Base):
     transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(TZDateTime(), default=now)
     recorded_by: Mapped[str] = mapped_column(String(120))
+
+
+# Access: API keys, idempotent requests, the audit trail -----------------------------------
+
+ROLES = ("city", "health_center", "clinic")
+
+
+class ApiKey(Base):
+    """An API key: shown once, stored as a SHA-256 hash of its secret part."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        CheckConstraint(f"role IN {ROLES!r}", name="role"),
+        CheckConstraint(
+            "(role = 'city' AND district IS NULL AND clinic_id IS NULL)"
+            " OR (role = 'health_center' AND district IS NOT NULL AND clinic_id IS NULL)"
+            " OR (role = 'clinic' AND clinic_id IS NOT NULL)",
+            name="scope",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    district: Mapped[str | None] = mapped_column(ForeignKey("districts.code"))
+    clinic_id: Mapped[str | None] = mapped_column(ForeignKey("clinics.id"))
+    label: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(TZDateTime(), default=now)
+    created_by: Mapped[str] = mapped_column(String(120))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(TZDateTime())
+
+
+class IdempotentRequest(Base):
+    """A POST's Idempotency-Key: claimed before the work, holding the answer after it."""
+
+    __tablename__ = "idempotent_requests"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[str | None] = mapped_column(String)
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[dt.datetime] = mapped_column(TZDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(TZDateTime(), default=now)
+
+
+class AuditEvent(Base):
+    """Who (key and its label) read or changed what, when, and from where."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_patient_at", "patient_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(TZDateTime(), default=now, index=True)
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    label: Mapped[str | None] = mapped_column(String(120))
+    role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(60))
+    resource: Mapped[str] = mapped_column(String(200))
+    patient_id: Mapped[str | None] = mapped_column(String(32))
+    client: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(64))

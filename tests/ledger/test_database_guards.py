@@ -106,3 +106,14 @@ def test_truncating_the_ledger_is_refused_on_postgresql(
 
 def test_the_migrations_have_one_head() -> None:
     assert len(heads()) == 1
+
+
+def test_the_tables_match_the_migrations(engine: Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from ledger.models import Base
+
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
