@@ -1,34 +1,55 @@
-"""The FastAPI application."""
+"""The FastAPI application: thin routes over the ``ledger`` services."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from api import errors
+from api.idempotency import IdempotencyMiddleware
+from api.middleware import RequestLogMiddleware
+from api.routes import access, earning, patients, registry, statements
+from api.schemas import problems
 from ledger.db import make_engine, make_session_factory
+from ledger.services.events import rule_book
 from ledger.settings import Settings, get_settings
 
+DESCRIPTION = """
+Mileage and incentive ledger of Seoul's hypertension and diabetes programme (건강관리 마일리지).
+Amounts are whole M; 1 M is paid out as 1 KRW. Dates are Asia/Seoul calendar days.
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+Authenticate with `Authorization: Bearer <api key>` (`mileage keys create`). Every POST
+accepts `Idempotency-Key`. Errors are `application/problem+json` with a stable `code`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
-    engine = make_engine(settings.database_url)
+    rule_book()  # a malformed rule file stops the service at start-up
+    engine = engine or make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
     app = FastAPI(
-        title="건강관리 마일리지 (health-management mileage) ledger",
+        title="건강관리 마일리지 ledger",
         version="1",
-        description="Mileage and incentive ledger for Seoul's hypertension and diabetes "
-        "programme. 1 M is paid out as 1 KRW.",
+        description=DESCRIPTION,
+        responses={404: problems(404)[404], 405: problems(405)[405]},
     )
     app.state.engine = engine
-    app.state.sessions = make_session_factory(engine)
+    app.state.sessions = sessions
+    errors.install(app)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         """The process is up."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], responses={503: {"description": "database down"}})
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        responses={503: {"description": "the database does not answer"}},
+    )
     def readyz() -> JSONResponse:
         """The database answers."""
         try:
@@ -38,4 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    for module in (registry, patients, earning, statements, access):
+        app.include_router(module.router)
+    app.add_middleware(IdempotencyMiddleware, sessions=sessions)
+    app.add_middleware(RequestLogMiddleware)
     return app

@@ -10,9 +10,10 @@ import click
 from sqlalchemy import Engine
 
 from ledger.db import make_engine, make_session_factory, session_scope
-from ledger.errors import RuleSetError
+from ledger.errors import LedgerError, RuleSetError
 from ledger.migrate import upgrade
 from ledger.rules import RuleBook, rule_book_for
+from ledger.services import access
 from ledger.services.verify import verify
 from ledger.settings import get_settings
 
@@ -40,12 +41,14 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from api.app import create_app
+    from api.logs import configure_logging
 
+    configure_logging()
     load_rules()  # a malformed rule file stops the service here, naming file and field
     app = create_app(get_settings())
     with database() as engine:
         upgrade(engine)
-    uvicorn.run(app, host=host, port=port)
+    uvicorn.run(app, host=host, port=port, access_log=False, log_config=None)
 
 
 @main.group()
@@ -59,6 +62,59 @@ def db_upgrade() -> None:
     with database() as engine:
         upgrade(engine)
         click.echo(f"schema is up to date on {engine.url.render_as_string(hide_password=True)}")
+
+
+@main.group()
+def keys() -> None:
+    """API keys: created here, shown once, stored as a hash."""
+
+
+@keys.command("create")
+@click.option("--role", type=click.Choice(["city", "health_center", "clinic"]), required=True)
+@click.option("--district", help="the health centre's district code (role health_center)")
+@click.option("--clinic", "clinic_id", help="the clinic's id (role clinic)")
+@click.option("--label", help="who or what holds the key", default=None)
+def keys_create(role: str, district: str | None, clinic_id: str | None, label: str | None) -> None:
+    """Create a key; it is printed alone on the last line, and never shown again."""
+    with database() as engine, session_scope(make_session_factory(engine)) as session:
+        try:
+            issued = access.create_key(
+                session,
+                role=role,
+                label=label or f"{role} key (command line)",
+                district=district,
+                clinic_id=clinic_id,
+                created_by="command line",
+            )
+        except LedgerError as error:
+            raise click.ClickException(str(error)) from error
+        key_id = issued.key.id
+    click.echo(f"created {role} key {key_id}; keep it secret, it is shown only this once:")
+    click.echo(issued.token)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """Every key: id, role, scope, label, and whether it is revoked."""
+    with database() as engine, session_scope(make_session_factory(engine)) as session:
+        for key in access.list_keys(session):
+            scope = key.district or ""
+            if key.clinic_id:
+                scope = f"{key.district} {key.clinic_id}"
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            click.echo(f"{key.id}\t{key.role}\t{scope}\t{key.label}\t{state}")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key at once."""
+    with database() as engine, session_scope(make_session_factory(engine)) as session:
+        try:
+            access.revoke_key(session, key_id)
+        except LedgerError as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(f"revoked {key_id}")
 
 
 @main.group()

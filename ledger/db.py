@@ -34,6 +34,8 @@ RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 # A unique key two writers raced for: on the next attempt the loser finds the winner's row
 # and answers as for a replay (the same transaction) or a duplicate (the existing patient).
 RETRYABLE_UNIQUE = (
+    "pk_idempotent_requests",
+    "idempotent_requests.key_id",
     "uq_transactions_idempotency_key",
     "transactions.idempotency_key",
     "uq_transactions_reverses_id",
@@ -55,6 +57,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``, with SQLite set up for safe concurrent writers."""
     url = normalise_url(url)
     parsed = make_url(url)
+    # Statement parameters carry names and phone numbers: keep them out of error messages,
+    # which end up in logs.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
     if parsed.database and parsed.database != ":memory:":

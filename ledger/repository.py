@@ -435,3 +435,39 @@ def _info(row: Account) -> AccountInfo:
         district=row.district,
         shards=row.shards,
     )
+
+
+@dataclass(frozen=True)
+class DatedEntry:
+    account_id: int
+    transaction_id: int
+    effective_date: dt.date
+    kind: str
+    amount: int  # raw signed: debit positive
+    details: dict[str, Any]
+    reverses_id: int | None
+
+
+def entries_between(
+    session: Session, account_ids: Iterable[int], start: dt.date, end: dt.date
+) -> list[DatedEntry]:
+    """Entries of the accounts dated from ``start`` to ``end`` inclusive, in date order."""
+    rows = session.execute(
+        select(
+            Entry.account_id,
+            Entry.transaction_id,
+            Transaction.effective_date,
+            Transaction.kind,
+            Entry.amount,
+            Transaction.details,
+            Transaction.reverses_id,
+        )
+        .join(Transaction, Transaction.id == Entry.transaction_id)
+        .where(
+            Entry.account_id.in_(list(account_ids)),
+            Transaction.effective_date >= start,
+            Transaction.effective_date <= end,
+        )
+        .order_by(Transaction.effective_date, Transaction.id, Entry.account_id)
+    )
+    return [DatedEntry(a, t, d, k, amt, det or {}, rev) for a, t, d, k, amt, det, rev in rows]

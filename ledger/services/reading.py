@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, UnknownTransaction
+from ledger.models import Transaction
 from ledger.repository import AccountInfo, HistoryRow, LedgerRepository
 
-__all__ = ["HistoryPage", "InvalidCursor", "balance", "history"]
+__all__ = ["HistoryPage", "InvalidCursor", "balance", "history", "transaction"]
 
 MAX_PAGE = 500
 
@@ -71,3 +72,11 @@ def _decode(cursor: str) -> tuple[dt.date, int]:
         return dt.date.fromisoformat(day), int(tx)
     except (ValueError, UnicodeDecodeError) as error:
         raise InvalidCursor("the cursor is not one this service gave out") from error
+
+
+def transaction(session: Session, transaction_id: int) -> Transaction:
+    """A booked transaction's header."""
+    found = session.get(Transaction, transaction_id)
+    if found is None:
+        raise UnknownTransaction(f"no transaction {transaction_id}")
+    return found

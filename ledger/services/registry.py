@@ -80,7 +80,7 @@ def normalise_phone(raw: str) -> str:
     try:
         number = phonenumbers.parse(raw, "KR")
     except phonenumbers.NumberParseException as error:
-        raise InvalidPhone(f"{raw!r} is not a phone number", field="phone") from error
+        raise InvalidPhone("the phone number could not be read", field="phone") from error
     if (
         number.country_code != 82
         or not phonenumbers.is_valid_number(number)
@@ -408,3 +408,29 @@ def ensure_active(patient: Patient) -> None:
         raise PatientNotActive(
             f"patient {patient.id} left the programme on {patient.left_on} ({patient.status})"
         )
+
+
+def list_districts(session: Session, *, after: str | None, limit: int) -> list[District]:
+    query = select(District).order_by(District.code).limit(limit)
+    if after is not None:
+        query = query.where(District.code > after)
+    return list(session.execute(query).scalars())
+
+
+def list_clinics(
+    session: Session,
+    *,
+    district: str | None,
+    clinic_id: str | None,
+    after: str | None,
+    limit: int,
+) -> list[Clinic]:
+    """Clinics in id order, optionally of one district or just one clinic."""
+    query = select(Clinic).order_by(Clinic.id).limit(limit)
+    if district is not None:
+        query = query.where(Clinic.district == district)
+    if clinic_id is not None:
+        query = query.where(Clinic.id == clinic_id)
+    if after is not None:
+        query = query.where(Clinic.id > after)
+    return list(session.execute(query).scalars())

@@ -1,0 +1,93 @@
+"""Request dependencies: the session (the transaction's edge), the caller, the clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from api.errors import Unauthenticated
+from ledger import clock
+from ledger.db import session_scope
+from ledger.services.access import Principal, authenticate, record_audit
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's session: committed after the route, before the answer is sent.
+
+    When the idempotency layer already opened one (a POST with an Idempotency-Key), that
+    one is used and the layer commits it together with the stored answer.
+    """
+    owned: Session | None = getattr(request.state, "session", None)
+    if owned is not None:
+        yield owned
+        return
+    with session_scope(request.app.state.sessions) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
+
+
+def get_principal(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Unauthenticated("send the API key as `Authorization: Bearer <key>`")
+    principal = authenticate(session, credentials.credentials)
+    if principal is None:
+        raise Unauthenticated("the API key is unknown or revoked")
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_today() -> dt.date:
+    """Today in Seoul; tests replace it to play a year."""
+    return clock.today()
+
+
+TodayDep = Annotated[dt.date, Depends(get_today)]
+
+
+class Auditor:
+    """Records who read or changed what, in the request's own transaction."""
+
+    def __init__(self, request: Request, session: SessionDep, principal: PrincipalDep) -> None:
+        self.request, self.session, self.principal = request, session, principal
+
+    def __call__(self, action: str, resource: str, *, patient_id: str | None = None) -> None:
+        record_audit(
+            self.session,
+            principal=self.principal,
+            action=action,
+            resource=resource,
+            patient_id=patient_id,
+            client=self.request.client.host if self.request.client else None,
+            request_id=getattr(self.request.state, "request_id", None),
+        )
+
+
+AuditDep = Annotated[Auditor, Depends()]
+
+
+class PageParams:
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, le=500, description="items per page")] = 50,
+        cursor: Annotated[str | None, Query(description="from a previous page")] = None,
+    ) -> None:
+        self.limit, self.cursor = limit, cursor
+
+
+PageDep = Annotated[PageParams, Depends()]

@@ -1,0 +1,170 @@
+"""The only place that knows HTTP status codes: every error becomes RFC 9457 problem+json.
+
+Each answer carries ``type``, ``title``, ``status``, ``detail`` and ``code``, a stable word
+clients branch on. Validation errors (ours and FastAPI's) are 422 ``invalid`` with the
+offending ``fields``. An unexpected exception is logged with the request id and answered as a
+problem too, never as a bare 500 page.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger import errors as e
+from ledger.db import is_retryable
+from ledger.services.reading import InvalidCursor
+
+log = logging.getLogger("api.errors")
+
+PROBLEM = "application/problem+json"
+
+
+class ApiError(Exception):
+    """Root of the errors only the API raises (authentication, authorisation, requests)."""
+
+
+class Unauthenticated(ApiError):
+    """Raised when a request has no API key, or one that is unknown or revoked."""
+
+
+class Forbidden(ApiError):
+    """Raised when the caller's role may not do what it asks."""
+
+
+class InvalidRequest(ApiError):
+    """Raised when a request is malformed in a way the schema cannot say."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class IdempotencyKeyReused(ApiError):
+    """Raised when an Idempotency-Key comes back with a different request body."""
+
+
+class RequestInFlight(ApiError):
+    """Raised when a repeat arrives while the first request with its key is still running."""
+
+
+# (status, code, title) per error class; the most specific class wins.
+MAPPING: list[tuple[type[Exception], int, str, str]] = [
+    (Unauthenticated, 401, "unauthenticated", "No valid API key"),
+    (Forbidden, 403, "forbidden", "Not allowed for this role"),
+    (IdempotencyKeyReused, 422, "idempotency_key_reused", "Idempotency key reused"),
+    (RequestInFlight, 409, "request_in_flight", "The same request is still being processed"),
+    (InvalidRequest, 422, "invalid", "Invalid request"),
+    (e.DuplicatePatient, 409, "duplicate_patient", "Patient already registered"),
+    (e.AlreadyAttended, 409, "already_attended", "Attendance already recorded"),
+    (e.AlreadyReversed, 409, "already_reversed", "Transaction already reversed"),
+    (e.PatientNotActive, 409, "patient_not_active", "Patient has left the programme"),
+    (e.NotReversible, 409, "not_reversible", "A reversal cannot be reversed"),
+    (e.IdempotencyConflict, 422, "idempotency_key_reused", "Idempotency key reused"),
+    (e.NotFound, 404, "not_found", "Not found"),
+    (e.UnknownTransaction, 404, "not_found", "Not found"),
+    (e.UnknownAccount, 404, "not_found", "Not found"),
+    (e.InsufficientFunds, 422, "insufficient_balance", "Insufficient balance"),
+    (e.BelowThreshold, 422, "below_threshold", "Balance below the spending threshold"),
+    (e.NoRuleSet, 422, "no_rule_set", "No rule set applies"),
+    (InvalidCursor, 422, "invalid", "Invalid cursor"),
+]
+
+
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {
+        "type": f"https://mileage.seoul.example/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def from_exception(error: Exception) -> JSONResponse | None:
+    """The problem answer for a known error, or None for an unexpected one."""
+    if isinstance(error, e.InvalidInput):
+        fields = [{"field": error.field, "message": str(error)}] if error.field else []
+        return problem(422, error.code, "Invalid request", str(error), fields=fields)
+    if isinstance(error, InvalidRequest):
+        fields = [{"field": error.field, "message": str(error)}] if error.field else []
+        return problem(422, "invalid", "Invalid request", str(error), fields=fields)
+    for cls, status, code, title in MAPPING:
+        if isinstance(error, cls):
+            extra: dict[str, Any] = {}
+            if isinstance(error, e.DuplicatePatient):
+                extra["id"] = error.existing_id
+            if isinstance(error, e.AlreadyReversed):
+                extra["reversal_transaction_id"] = str(error.reversal_id)
+            return problem(status, code, title, str(error), **extra)
+    return None
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem+json."""
+
+    async def known(request: Request, error: Exception) -> JSONResponse:
+        answer = from_exception(error)
+        if answer is None:
+            return await unexpected(request, error)
+        return answer
+
+    async def validation(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        fields = [
+            {
+                "field": ".".join(str(p) for p in err["loc"] if p != "body") or "body",
+                "message": err["msg"],
+            }
+            for err in error.errors()
+        ]
+        names = ", ".join(f["field"] for f in fields)
+        return problem(
+            422, "invalid", "Invalid request", f"check these fields: {names}", fields=fields
+        )
+
+    async def http(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, StarletteHTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        detail = str(error.detail) if error.detail else code
+        response = problem(error.status_code, code, detail, detail)
+        if error.headers:
+            response.headers.update(error.headers)
+        return response
+
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        request_id = getattr(request.state, "request_id", None)
+        if isinstance(error, DBAPIError) and is_retryable(error):
+            log.warning("api.request.conflict", extra={"request_id": request_id})
+            response = problem(
+                503,
+                "retry",
+                "Busy",
+                "the database was busy with a conflicting request; "
+                "send the same request again (with the same Idempotency-Key)",
+                request_id=request_id,
+            )
+            response.headers["Retry-After"] = "1"
+            return response
+        log.exception("api.request.failed", extra={"request_id": request_id})
+        return problem(
+            500,
+            "internal_error",
+            "Internal error",
+            "the service failed; quote the request id when you report it",
+            request_id=request_id,
+        )
+
+    for cls in (ApiError, e.LedgerError, InvalidCursor):
+        app.add_exception_handler(cls, known)
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(StarletteHTTPException, http)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,282 @@
+"""``Idempotency-Key`` on every POST, safe across processes.
+
+1. The key is *claimed* in its own committed transaction (a row keyed by the caller's API key
+   and the Idempotency-Key, holding the request's hash and a lease), so a twin arriving while
+   the first is in flight, in this process or another, finds the claim and gets 409.
+2. The request then runs on a session this layer owns; a success is committed *together with*
+   the stored answer, so a crash can never leave work done without its answer (which a retry
+   would do again). A refusal (4xx) books nothing and its answer is stored for replays.
+3. A failure (5xx, or a failed commit) releases the claim, so the client can simply retry.
+
+A repeat with the same key and body gets the stored status and body; the same key with
+another body gets 422 ``idempotency_key_reused``. A lease that runs out (a worker died
+mid-request) lets the next repeat take the request over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import problem
+from ledger import clock
+from ledger.db import run_in_transaction
+from ledger.models import IdempotentRequest
+from ledger.services.access import authenticate
+
+log = logging.getLogger("api.idempotency")
+
+LEASE = dt.timedelta(minutes=5)
+MAX_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # "proceed", "replay", "reused", "in_flight"
+    status: int | None = None
+    body: bytes = b""
+    content_type: str | None = None
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp, sessions: sessionmaker[Session]) -> None:
+        self.app = app
+        self.sessions = sessions
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        key = headers.get("idempotency-key")
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        replay_receive = _replayer(body, receive)
+        key_id = await run_in_threadpool(self._key_id, headers.get("authorization", ""))
+        if key_id is None:  # the app itself answers 401
+            await self.app(scope, replay_receive, send)
+            return
+        if not key.strip() or len(key) > MAX_KEY_LENGTH:
+            await problem(
+                422,
+                "invalid",
+                "Invalid request",
+                f"Idempotency-Key is 1 to {MAX_KEY_LENGTH} characters",
+                fields=[{"field": "Idempotency-Key", "message": "bad length"}],
+            )(scope, replay_receive, send)
+            return
+        fingerprint = _fingerprint(scope, body)
+        decision = await run_in_threadpool(
+            run_in_transaction, self.sessions, lambda s: _claim(s, key_id, key, fingerprint)
+        )
+        if decision.action == "reused":
+            response = problem(
+                422,
+                "idempotency_key_reused",
+                "Idempotency key reused",
+                "this Idempotency-Key was used with a different request; use a new key",
+            )
+            await response(scope, replay_receive, send)
+            return
+        if decision.action == "in_flight":
+            response = problem(
+                409,
+                "request_in_flight",
+                "Request in flight",
+                "the first request with this Idempotency-Key is still being processed; "
+                "repeat it in a moment to get its answer",
+            )
+            response.headers["Retry-After"] = "1"
+            await response(scope, replay_receive, send)
+            return
+        if decision.action == "replay":
+            await _send(
+                send, decision.status or 200, decision.content_type, decision.body, replayed=True
+            )
+            return
+        await self._run(scope, replay_receive, send, key_id, key)
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send, key_id: str, key: str) -> None:
+        session = self.sessions()
+        scope.setdefault("state", {})["session"] = session
+        captured: list[Message] = []
+
+        async def capture(message: Message) -> None:
+            captured.append(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        except BaseException:
+            await run_in_threadpool(self._abandon, session, key_id, key)
+            raise
+        start = next(m for m in captured if m["type"] == "http.response.start")
+        status = int(start["status"])
+        content_type = Headers(raw=start.get("headers", [])).get("content-type")
+        body = b"".join(m.get("body", b"") for m in captured if m["type"] == "http.response.body")
+        try:
+            stored = await run_in_threadpool(
+                self._finish, session, key_id, key, status, content_type, body
+            )
+        except Exception:
+            log.exception("api.idempotency.commit_failed")
+            stored = False
+        if not stored:
+            response = problem(
+                503,
+                "retry",
+                "Not saved",
+                "the request could not be saved; send it again with the same Idempotency-Key",
+            )
+            response.headers["Retry-After"] = "1"
+            await response(scope, receive, send)
+            return
+        for message in captured:
+            await send(message)
+
+    def _key_id(self, authorization: str) -> str | None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        with self.sessions() as session:
+            principal = authenticate(session, token.strip())
+        return principal.key_id if principal else None
+
+    def _finish(
+        self,
+        session: Session,
+        key_id: str,
+        key: str,
+        status: int,
+        content_type: str | None,
+        body: bytes,
+    ) -> bool:
+        """Commit the work with its answer, or store a refusal; False when nothing was kept."""
+        try:
+            if status >= 500:
+                session.rollback()
+                self._release(key_id, key)
+                return True
+            if status >= 400:
+                session.rollback()
+                run_in_transaction(
+                    self.sessions, lambda s: _store(s, key_id, key, status, content_type, body)
+                )
+                return True
+            _store(session, key_id, key, status, content_type, body)
+            session.commit()
+            return True
+        except Exception:
+            session.rollback()
+            self._release(key_id, key)
+            raise
+        finally:
+            session.close()
+
+    def _abandon(self, session: Session, key_id: str, key: str) -> None:
+        session.rollback()
+        session.close()
+        self._release(key_id, key)
+
+    def _release(self, key_id: str, key: str) -> None:
+        def release(s: Session) -> None:
+            row = s.get(IdempotentRequest, (key_id, key))
+            if row is not None and row.status_code is None:
+                s.delete(row)
+
+        run_in_transaction(self.sessions, release)
+
+
+def _claim(session: Session, key_id: str, key: str, fingerprint: str) -> Decision:
+    now = clock.now()
+    row = session.get(IdempotentRequest, (key_id, key), with_for_update=True)
+    if row is None:
+        session.add(
+            IdempotentRequest(
+                key_id=key_id,
+                idempotency_key=key,
+                request_hash=fingerprint,
+                claimed_until=now + LEASE,
+                created_at=now,
+            )
+        )
+        session.flush()
+        return Decision("proceed")
+    if row.request_hash != fingerprint:
+        return Decision("reused")
+    if row.status_code is not None:
+        return Decision("replay", row.status_code, (row.response or "").encode(), row.content_type)
+    if row.claimed_until > now:
+        return Decision("in_flight")
+    row.claimed_until = now + LEASE  # the first worker died: take the request over
+    return Decision("proceed")
+
+
+def _store(
+    session: Session, key_id: str, key: str, status: int, content_type: str | None, body: bytes
+) -> None:
+    row = session.get(IdempotentRequest, (key_id, key))
+    if row is None:
+        raise RuntimeError("the idempotency claim vanished before the answer was stored")
+    row.status_code = status
+    row.response = body.decode("utf-8")
+    row.content_type = content_type
+    session.flush()
+
+
+def _fingerprint(scope: Scope, body: bytes) -> str:
+    """The request's hash; JSON bodies are compared by content, not by spacing."""
+    try:
+        canonical: Any = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
+    except (ValueError, UnicodeDecodeError):
+        canonical = body.hex()
+    target = f"{scope['method']} {scope['path']}?{scope.get('query_string', b'').decode()}"
+    return hashlib.sha256(f"{target}\n{canonical}".encode()).hexdigest()
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replayer(body: bytes, original: Receive) -> Receive:
+    """Hand the already-read body to the app once, then listen to the real connection."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await original()
+
+    return receive
+
+
+async def _send(
+    send: Send, status: int, content_type: str | None, body: bytes, *, replayed: bool
+) -> None:
+    headers = [(b"content-length", str(len(body)).encode())]
+    if content_type:
+        headers.append((b"content-type", content_type.encode()))
+    if replayed:
+        headers.append((b"idempotent-replayed", b"true"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,188 @@
+"""API keys and the audit trail.
+
+A key belongs to one principal: the city, one district's health centre, or one clinic. It is
+shown once, as ``<key id>.<secret>``, and only the SHA-256 of the secret is stored: the secret
+is 256 random bits, so a fast hash is enough and a stolen table reveals no key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger import clock
+from ledger.errors import InvalidInput, NotFound
+from ledger.ids import new_id
+from ledger.models import ApiKey, AuditEvent
+from ledger.services.registry import get_clinic, get_district
+
+__all__ = [
+    "IssuedKey",
+    "Principal",
+    "authenticate",
+    "create_key",
+    "get_key",
+    "list_audit",
+    "list_keys",
+    "record_audit",
+    "revoke_key",
+]
+
+ROLES = ("city", "health_center", "clinic")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's id and label, its role, and its district or clinic."""
+
+    key_id: str
+    label: str
+    role: str
+    district: str | None = None
+    clinic_id: str | None = None
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: ApiKey
+    token: str
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_key(
+    session: Session,
+    *,
+    role: str,
+    label: str,
+    created_by: str,
+    district: str | None = None,
+    clinic_id: str | None = None,
+) -> IssuedKey:
+    """A new key for the city, a health centre (``district``) or a clinic (``clinic_id``)."""
+    if role not in ROLES:
+        raise InvalidInput(f"role is one of {', '.join(ROLES)}", field="role")
+    if not label.strip():
+        raise InvalidInput("a key needs a label naming who holds it", field="label")
+    if role == "health_center":
+        if district is None:
+            raise InvalidInput("a health-centre key needs a district", field="district")
+        get_district(session, district)
+        clinic_id = None
+    elif role == "clinic":
+        if clinic_id is None:
+            raise InvalidInput("a clinic key needs a clinic", field="clinic_id")
+        district = get_clinic(session, clinic_id).district
+    else:
+        district = clinic_id = None
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey(
+        id=new_id("key"),
+        secret_hash=_digest(secret),
+        role=role,
+        district=district,
+        clinic_id=clinic_id,
+        label=label.strip(),
+        created_by=created_by,
+    )
+    session.add(key)
+    session.flush()
+    return IssuedKey(key, f"{key.id}.{secret}")
+
+
+def authenticate(session: Session, token: str) -> Principal | None:
+    """The principal of a live key, or None for a malformed, unknown or revoked one."""
+    key_id, _, secret = token.partition(".")
+    if not key_id or not secret:
+        return None
+    key = session.get(ApiKey, key_id)
+    if key is None or key.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(key.secret_hash, _digest(secret)):
+        return None
+    return Principal(key.id, key.label, key.role, key.district, key.clinic_id)
+
+
+def revoke_key(session: Session, key_id: str) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"no key {key_id!r}")
+    if key.revoked_at is None:
+        key.revoked_at = clock.now()
+        session.flush()
+    return key
+
+
+def list_keys(
+    session: Session, *, district: str | None = None, clinic_id: str | None = None
+) -> list[ApiKey]:
+    query = select(ApiKey).order_by(ApiKey.id)
+    if district is not None:
+        query = query.where(ApiKey.district == district)
+    if clinic_id is not None:
+        query = query.where(ApiKey.clinic_id == clinic_id)
+    return list(session.execute(query).scalars())
+
+
+def record_audit(
+    session: Session,
+    *,
+    principal: Principal | None,
+    action: str,
+    resource: str,
+    patient_id: str | None = None,
+    client: str | None = None,
+    request_id: str | None = None,
+    at: dt.datetime | None = None,
+) -> None:
+    """Record who read or changed what, when and from where."""
+    session.add(
+        AuditEvent(
+            at=at or clock.now(),
+            key_id=principal.key_id if principal else None,
+            label=principal.label if principal else None,
+            role=principal.role if principal else None,
+            action=action,
+            resource=resource,
+            patient_id=patient_id,
+            client=client,
+            request_id=request_id,
+        )
+    )
+
+
+def list_audit(
+    session: Session,
+    *,
+    patient_id: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    after: int | None,
+    limit: int,
+) -> list[AuditEvent]:
+    """Audit events in the order they happened, filtered by patient and time."""
+    query = select(AuditEvent).order_by(AuditEvent.id).limit(limit)
+    if patient_id is not None:
+        query = query.where(AuditEvent.patient_id == patient_id)
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.at < until)
+    if after is not None:
+        query = query.where(AuditEvent.id > after)
+    return list(session.execute(query).scalars())
+
+
+def get_key(session: Session, key_id: str) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"no key {key_id!r}")
+    return key

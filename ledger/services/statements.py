@@ -1,0 +1,156 @@
+"""Statements: a patient's year and a clinic's quarter, line by line from the ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from ledger.domain import AccountType, normal_sign
+from ledger.models import Clinic, Patient
+from ledger.repository import DatedEntry, entries_between
+from ledger.services.reading import balance
+
+__all__ = [
+    "ClinicStatement",
+    "Line",
+    "PatientStatement",
+    "clinic_statement",
+    "patient_statement",
+    "quarter_bounds",
+]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line: what happened (a rule, a purpose, a reversal) and its signed amount."""
+
+    date: dt.date
+    transaction_id: int
+    kind: str
+    rule: str | None
+    purpose: str | None
+    amount: int
+    balance: int | None = None
+    account: str | None = None
+    reverses: int | None = None
+
+
+@dataclass(frozen=True)
+class PatientStatement:
+    year: int
+    opening_balance: int
+    lines: list[Line]
+    closing_balance: int
+
+
+@dataclass(frozen=True)
+class ClinicStatement:
+    year: int
+    quarter: int | None
+    lines: list[Line]
+    earned: int
+    reimbursed: int
+
+
+def quarter_bounds(year: int, quarter: int | None) -> tuple[dt.date, dt.date]:
+    if quarter is None:
+        return dt.date(year, 1, 1), dt.date(year, 12, 31)
+    start = dt.date(year, 3 * quarter - 2, 1)
+    end = dt.date(year + 1, 1, 1) if quarter == 4 else dt.date(year, 3 * quarter + 1, 1)
+    return start, end - dt.timedelta(days=1)
+
+
+def patient_statement(session: Session, patient: Patient, year: int) -> PatientStatement:
+    """A patient's year: the opening balance, every award and spend with the running balance."""
+    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    opening = balance(session, patient.account_id, as_of=start - dt.timedelta(days=1))
+    running = opening
+    lines = []
+    for entry in entries_between(session, [patient.account_id], start, end):
+        for line in _split(entry, AccountType.PATIENT):
+            running += line.amount
+            lines.append(
+                Line(
+                    line.date,
+                    line.transaction_id,
+                    line.kind,
+                    line.rule,
+                    line.purpose,
+                    line.amount,
+                    running,
+                    reverses=line.reverses,
+                )
+            )
+    return PatientStatement(year, opening, lines, running)
+
+
+def clinic_statement(
+    session: Session, clinic: Clinic, year: int, quarter: int | None
+) -> ClinicStatement:
+    """What a clinic earned and what patients spent there, dated in the period."""
+    start, end = quarter_bounds(year, quarter)
+    kinds = {
+        clinic.earned_account_id: ("earned", AccountType.CLINIC_EARNED),
+        clinic.reimbursable_account_id: ("reimbursable", AccountType.CLINIC_REIMBURSABLE),
+    }
+    lines = []
+    totals = {"earned": 0, "reimbursable": 0}
+    for entry in entries_between(session, kinds.keys(), start, end):
+        account, type_ = kinds[entry.account_id]
+        for line in _split(entry, type_):
+            totals[account] += line.amount
+            lines.append(
+                Line(
+                    line.date,
+                    line.transaction_id,
+                    line.kind,
+                    line.rule,
+                    line.purpose,
+                    line.amount,
+                    account=account,
+                    reverses=line.reverses,
+                )
+            )
+    return ClinicStatement(year, quarter, lines, totals["earned"], totals["reimbursable"])
+
+
+def _split(entry: DatedEntry, type_: AccountType) -> list[Line]:
+    """An entry as the lines of the transfers that made it, on the account's normal side."""
+    amount = normal_sign(type_) * entry.amount
+    if entry.reverses_id is None:
+        lines = []
+        for t in entry.details.get("transfers", []):
+            if not t["amount"]:
+                continue
+            beneficiary, _, name = t["tag"].partition(":")
+            if t["credit"] == entry.account_id:
+                lines.append(_line(entry, normal_sign(type_) * -t["amount"], name, beneficiary))
+            elif t["debit"] == entry.account_id:
+                lines.append(_line(entry, normal_sign(type_) * t["amount"], name, beneficiary))
+        if sum(line.amount for line in lines) == amount and lines:
+            return lines
+    return [
+        Line(
+            entry.effective_date,
+            entry.transaction_id,
+            entry.kind,
+            rule=entry.kind,
+            purpose=None,
+            amount=amount,
+            reverses=entry.reverses_id,
+        )
+    ]
+
+
+def _line(entry: DatedEntry, amount: int, name: str, beneficiary: str) -> Line:
+    spending = beneficiary == "spending"
+    return Line(
+        entry.effective_date,
+        entry.transaction_id,
+        entry.kind,
+        rule=None if spending else name,
+        purpose=name if spending else None,
+        amount=amount,
+    )
