@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import problem
 from ledger import clock
-from ledger.db import run_in_transaction
+from ledger.db import make_reader_factory, run_in_transaction
 from ledger.models import IdempotentRequest
 from ledger.services.access import authenticate
 
@@ -51,6 +51,8 @@ class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp, sessions: sessionmaker[Session]) -> None:
         self.app = app
         self.sessions = sessions
+        bind = sessions.kw["bind"]
+        self.readers = make_reader_factory(bind)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -77,9 +79,11 @@ class IdempotencyMiddleware:
             )(scope, replay_receive, send)
             return
         fingerprint = _fingerprint(scope, body)
-        decision = await run_in_threadpool(
-            run_in_transaction, self.sessions, lambda s: _claim(s, key_id, key, fingerprint)
-        )
+        decision = await run_in_threadpool(self._peek, key_id, key, fingerprint)
+        if decision is None:
+            decision = await run_in_threadpool(
+                run_in_transaction, self.sessions, lambda s: _claim(s, key_id, key, fingerprint)
+            )
         if decision.action == "reused":
             response = problem(
                 422,
@@ -144,11 +148,21 @@ class IdempotencyMiddleware:
         for message in captured:
             await send(message)
 
+    def _peek(self, key_id: str, key: str, fingerprint: str) -> Decision | None:
+        """The decision for a key already claimed, read without taking a write lock.
+
+        On SQLite the first request holds the only write lock while it works: a twin must
+        learn that it is in flight from a read, not wait for the lock to claim.
+        """
+        with self.readers() as session:
+            row = session.get(IdempotentRequest, (key_id, key))
+            return None if row is None else _decide(row, fingerprint)
+
     def _key_id(self, authorization: str) -> str | None:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             return None
-        with self.sessions() as session:
+        with self.readers() as session:
             principal = authenticate(session, token.strip())
         return principal.key_id if principal else None
 
@@ -212,14 +226,22 @@ def _claim(session: Session, key_id: str, key: str, fingerprint: str) -> Decisio
         )
         session.flush()
         return Decision("proceed")
+    decision = _decide(row, fingerprint)
+    if decision is None:  # the first worker died: take the request over
+        row.claimed_until = now + LEASE
+        return Decision("proceed")
+    return decision
+
+
+def _decide(row: IdempotentRequest, fingerprint: str) -> Decision | None:
+    """What a claimed key means for a repeat; None when its lease ran out."""
     if row.request_hash != fingerprint:
         return Decision("reused")
     if row.status_code is not None:
         return Decision("replay", row.status_code, (row.response or "").encode(), row.content_type)
-    if row.claimed_until > now:
+    if row.claimed_until > clock.now():
         return Decision("in_flight")
-    row.claimed_until = now + LEASE  # the first worker died: take the request over
-    return Decision("proceed")
+    return None
 
 
 def _store(
