@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import click
 from sqlalchemy import Engine
 
+from api.cli_import import import_group
 from ledger.db import make_engine, make_session_factory, session_scope
 from ledger.errors import LedgerError, RuleSetError
 from ledger.migrate import upgrade
@@ -158,6 +159,9 @@ def ledger_verify() -> None:
         click.echo(f"{len(mismatches)} mismatch(es): the ledger's kept totals are wrong")
         sys.exit(1)
     click.echo("ledger verified: every balance and counter matches its entries")
+
+
+main.add_command(import_group)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@
     └── Conflict                a request that clashes with what is recorded
         ├── DuplicatePatient    the same person registered twice
         ├── AlreadyAttended     the same patient twice at one session
-        └── PatientNotActive    an event for a patient who left the programme
+        ├── PatientNotActive    an event for a patient who left the programme
+        └── ImportConflict      an imported legacy id seen before with other content
 
 Only ``api/errors.py`` maps these to HTTP status codes.
 """
@@ -38,6 +39,7 @@ __all__ = [
     "DuplicatePatient",
     "FutureDate",
     "IdempotencyConflict",
+    "ImportConflict",
     "InsufficientFunds",
     "InvalidInput",
     "InvalidPhone",
@@ -203,3 +205,7 @@ class AlreadyAttended(Conflict):
 
 class PatientNotActive(Conflict):
     """Raised when an event is recorded for a patient who has left the programme."""
+
+
+class ImportConflict(Conflict):
+    """Raised when an imported row's legacy id was already imported with different content."""

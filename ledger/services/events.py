@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from ledger.errors import BeforeEnrolment, FutureDate, LateEntry
 from ledger.rules import RuleBook, RuleSet, rule_book_for
 from ledger.settings import get_settings
 
-__all__ = ["check_event_date", "late_entry_days", "rule_book", "rules_for"]
+__all__ = ["check_event_date", "late_entry_days", "late_entry_window", "rule_book", "rules_for"]
+
+# A window set for the events checked in one block of code (a history import), which
+# outranks both the setting and the rules; None outside such a block.
+_window: ContextVar[int | None] = ContextVar("late_entry_window", default=None)
 
 
 def rule_book() -> RuleBook:
@@ -21,9 +28,25 @@ def rules_for(rules: RuleBook | None, day: dt.date, district: str) -> RuleSet:
     return (rules or rule_book()).for_event(day.year, district)
 
 
+@contextmanager
+def late_entry_window(days: int) -> Iterator[None]:
+    """Let events checked inside the block be up to ``days`` old, whatever else is set.
+
+    For a history import, which replays years-old events through the same rules; the
+    window of everything outside the block is left as it was.
+    """
+    token = _window.set(days)
+    try:
+        yield
+    finally:
+        _window.reset(token)
+
+
 def late_entry_days(rules: RuleSet) -> int:
-    """The late-entry window: ``MILEAGE_LATE_ENTRY_DAYS`` when set, else the rules' own."""
-    override = get_settings().late_entry_days
+    """The late-entry window: a block's, else ``MILEAGE_LATE_ENTRY_DAYS``, else the rules' own."""
+    override = _window.get()
+    if override is None:
+        override = get_settings().late_entry_days
     return rules.late_entry_days if override is None else override
 
 
