@@ -6,8 +6,9 @@ STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
 .PHONY: demo serve test lint format bench clean
 
-## make demo: install, bring ./var/mileage.sqlite3 up to date, serve on :8000
+## make demo: install, fill ./var/mileage.sqlite3 with a demo district (once), serve on :8000
 demo: $(STAMP)
+	$(BIN)/mileage demo --keep-existing
 	$(BIN)/mileage serve
 
 serve: $(STAMP)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from sqlalchemy import Engine
@@ -15,8 +16,11 @@ from ledger.errors import LedgerError, RuleSetError
 from ledger.migrate import upgrade
 from ledger.rules import RuleBook, rule_book_for
 from ledger.services import access
+from ledger.services.demo import database_is_empty, fill_demo
 from ledger.services.verify import verify
 from ledger.settings import get_settings
+
+DEMO_KEYS = Path("var") / "demo-keys.env"
 
 
 @contextmanager
@@ -63,6 +67,56 @@ def db_upgrade() -> None:
     with database() as engine:
         upgrade(engine)
         click.echo(f"schema is up to date on {engine.url.render_as_string(hide_password=True)}")
+
+
+@main.command()
+@click.option("--patients", default=240, show_default=True, help="how many patients")
+@click.option(
+    "--keep-existing",
+    is_flag=True,
+    help="on a database that already has data, keep it and exit 0 instead of refusing",
+)
+@click.option(
+    "--keys-file",
+    type=click.Path(dir_okay=False),
+    default=str(DEMO_KEYS),
+    show_default=True,
+    help="where the demo's API keys are written, as shell variables",
+)
+def demo(patients: int, keep_existing: bool, keys_file: str) -> None:
+    """Fill an empty database with a demo district (강동구): clinics, patients, a year."""
+    with database() as engine:
+        upgrade(engine)
+        sessions = make_session_factory(engine)
+        with session_scope(sessions) as session:
+            empty = database_is_empty(session)
+        if not empty:
+            message = (
+                "the database already has data; the demo fills an empty one "
+                f"(start over by removing {engine.url.database})"
+            )
+            if keep_existing:
+                click.echo(f"{message}. Keeping it; the demo keys are in {keys_file}.")
+                return
+            raise click.ClickException(message)
+        with click.progressbar(length=patients, label="demo patients", file=sys.stderr) as bar:
+            result = fill_demo(sessions, patients=patients, progress=bar.update)
+    path = Path(keys_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"CITY_KEY={result.keys['city']}\n"
+        f"HEALTH_CENTER_KEY={result.keys['health_center']}\n"
+        f"CLINIC_KEY={result.keys['clinic']}\n"
+        f"CLINIC_ID={result.sample_clinic}\n"
+        f"PATIENT_ID={result.sample_patient}\n",
+        encoding="utf-8",
+    )
+    path.chmod(0o600)
+    click.echo(
+        f"demo district 강동구 (11740): {result.clinics} clinics, {result.patients} patients, "
+        f"{result.visits} visits, {result.attendances} education attendances"
+    )
+    click.echo(f"API keys for the city, 강동구보건소 and a clinic are in {path} (shell variables)")
 
 
 @main.group()

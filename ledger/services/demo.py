@@ -1,0 +1,204 @@
+"""A believable demo district: 강동구's clinics, patients and a year of events up to today.
+
+Everything goes through the same services as live entry (registration, visits, education),
+so the demo's balances, caps and clinic earnings are what the rules produce. Names are drawn
+from common Korean surnames and given-name syllables, phones from the 010 range; the
+sequence is seeded, so two demos of the same day look alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ledger import clock
+from ledger.db import run_in_transaction, session_scope
+from ledger.models import Clinic
+from ledger.programme import Readings
+from ledger.services.access import create_key
+from ledger.services.earning import create_education_session, record_attendance, record_visit
+from ledger.services.events import late_entry_window
+from ledger.services.registry import register_clinic, register_patient
+
+__all__ = ["DemoResult", "database_is_empty", "fill_demo"]
+
+DISTRICT = "11740"  # 강동구, in the programme since 2013
+SURNAMES = "김이박최정강조윤장임한오서신권황안송류홍"
+SYLLABLES = "민서지현수영준우예진하은도윤성혜경미정숙희자순옥철호광석재"
+CHRONIC = [
+    "연세내과의원",
+    "서울가정의학과의원",
+    "강동365내과",
+    "길동내과의원",
+    "천호연합의원",
+    "명일가정의원",
+    "암사내과의원",
+    "고덕튼튼의원",
+]
+EYE = ["밝은눈안과의원", "강동성모안과"]
+
+
+@dataclass
+class DemoResult:
+    clinics: int = 0
+    patients: int = 0
+    visits: int = 0
+    attendances: int = 0
+    keys: dict[str, str] = field(default_factory=dict)
+    sample_patient: str = ""
+    sample_clinic: str = ""
+
+
+def database_is_empty(session: Session) -> bool:
+    return session.execute(select(func.count()).select_from(Clinic)).scalar_one() == 0
+
+
+def fill_demo(
+    sessions: sessionmaker[Session],
+    *,
+    patients: int = 240,
+    today: dt.date | None = None,
+    seed: int = 2013,
+    progress: Callable[[int], None] = lambda _n: None,
+) -> DemoResult:
+    """Fill an empty database with a year of one district; returns counts and demo keys."""
+    today = today or clock.today()
+    rng = random.Random(seed)
+    result = DemoResult()
+    start = today - dt.timedelta(days=365)
+    with late_entry_window(400), session_scope(sessions) as session:
+        clinics = [
+            register_clinic(
+                session,
+                name=name,
+                kind="chronic",
+                district=DISTRICT,
+                participating_since=start - dt.timedelta(days=730),
+            )
+            for name in CHRONIC
+        ] + [
+            register_clinic(
+                session,
+                name=name,
+                kind="ophthalmology",
+                district=DISTRICT,
+                participating_since=start - dt.timedelta(days=730),
+            )
+            for name in EYE
+        ]
+        result.clinics = len(clinics)
+        chronic = [c.id for c in clinics if c.kind == "chronic"]
+        sessions_held = _education_sessions(session, start, today)
+        result.sample_clinic = chronic[0]
+        for label, role, scope in (
+            ("서울시 보건의료정책과 (demo)", "city", {}),
+            ("강동구보건소 담당자 (demo)", "health_center", {"district": DISTRICT}),
+            (f"{CHRONIC[0]} 접수 (demo)", "clinic", {"clinic_id": chronic[0]}),
+        ):
+            issued = create_key(session, role=role, label=label, created_by="mileage demo", **scope)
+            result.keys[role] = issued.token
+    for n in range(patients):
+        home = chronic[0] if n % 4 == 0 else rng.choice(chronic)
+        enrolled = start + dt.timedelta(days=rng.randrange(0, 300))
+
+        def one_patient(session: Session, home: str = home, enrolled: dt.date = enrolled) -> str:
+            return _patient_year(session, rng, result, home, enrolled, today, sessions_held)
+
+        with late_entry_window(400):
+            patient_id = run_in_transaction(sessions, one_patient)
+        if not result.sample_patient and home == chronic[0]:
+            result.sample_patient = patient_id
+        result.patients += 1
+        progress(1)
+    return result
+
+
+def _education_sessions(
+    session: Session, start: dt.date, today: dt.date
+) -> list[tuple[str, dt.date, str]]:
+    held = []
+    day = start + dt.timedelta(days=20)
+    n = 0
+    while day < today:
+        condition = "hypertension" if n % 2 == 0 else "diabetes"
+        title = "혈압 바로 알기" if condition == "hypertension" else "당뇨병 식사요법"
+        education = create_education_session(
+            session, district=DISTRICT, held_on=day, condition=condition, title=title
+        )
+        held.append((education.id, day, condition))
+        day += dt.timedelta(days=17)
+        n += 1
+    return held
+
+
+def _patient_year(
+    session: Session,
+    rng: random.Random,
+    result: DemoResult,
+    clinic_id: str,
+    enrolled: dt.date,
+    today: dt.date,
+    sessions_held: list[tuple[str, dt.date, str]],
+) -> str:
+    conditions = rng.choices(
+        [("hypertension",), ("diabetes",), ("hypertension", "diabetes")], weights=(6, 2, 2)
+    )[0]
+    name = rng.choice(SURNAMES) + rng.choice(SYLLABLES) + rng.choice(SYLLABLES)
+    registered = register_patient(
+        session,
+        clinic_id=clinic_id,
+        name=name,
+        birth_date=dt.date(rng.randint(1940, 1975), rng.randint(1, 12), rng.randint(1, 28)),
+        phone=f"010-{rng.randint(2000, 9999)}-{rng.randint(0, 9999):04d}",
+        conditions=conditions,
+        sms_consent=rng.random() < 0.85,
+        recorded_by="mileage demo",
+        enrolled_on=enrolled,
+        today=today,
+    )
+    patient = registered.patient
+    adherence = rng.uniform(0.55, 0.95)
+    controlled = rng.uniform(0.3, 0.8)
+    day = enrolled
+    while day <= today:
+        if rng.random() < adherence:
+            at_target = rng.random() < controlled
+            readings = Readings(
+                systolic=rng.randint(118, 138) if at_target else rng.randint(140, 165),
+                diastolic=rng.randint(70, 88) if at_target else rng.randint(90, 102),
+                hba1c=Decimal(
+                    f"{rng.uniform(5.8, 6.9) if at_target else rng.uniform(7.1, 9.0):.1f}"
+                )
+                if "diabetes" in conditions
+                else None,
+            )
+            following = day + dt.timedelta(days=28 + rng.randint(0, 7))
+            record_visit(
+                session,
+                patient_id=patient.id,
+                clinic_id=clinic_id,
+                visited_on=day,
+                readings=readings,
+                recorded_by="mileage demo",
+                today=today,
+                next_visit_on=following,
+            )
+            result.visits += 1
+        day += dt.timedelta(days=28 + rng.randint(0, 9))
+    for session_id, held_on, condition in sessions_held:
+        if held_on >= enrolled and condition in conditions and rng.random() < 0.12:
+            record_attendance(
+                session,
+                session_id=session_id,
+                patient_id=patient.id,
+                recorded_by="mileage demo",
+                today=today,
+            )
+            result.attendances += 1
+    return patient.id
