@@ -10,7 +10,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from api import errors
 from api.idempotency import IdempotencyMiddleware
 from api.middleware import RequestLogMiddleware
-from api.routes import access, earning, patients, registry, statements
+from api.routes import (
+    access,
+    earning,
+    patients,
+    registry,
+    reports,
+    settlements,
+    spending,
+    statements,
+)
 from api.schemas import problems
 from ledger.db import make_engine, make_session_factory
 from ledger.services.events import rule_book
@@ -59,7 +68,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    for module in (registry, patients, earning, statements, access):
+    for module in (registry, patients, earning, spending, statements, settlements, reports, access):
         app.include_router(module.router)
     app.add_middleware(IdempotencyMiddleware, sessions=sessions)
     app.add_middleware(RequestLogMiddleware)

@@ -284,3 +284,141 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in sorted({401, 422, 503, *statuses})
     }
+
+
+class RedemptionCreate(Body):
+    amount: int = Field(gt=0, le=10_000_000)
+    purpose: Literal["treatment", "test", "vaccination", "eye_exam"]
+    spent_on: dt.date
+
+
+class Redemption(BaseModel):
+    id: str
+    transaction_id: str
+    patient_id: str
+    clinic_id: str
+    amount: int
+    purpose: str
+    spent_on: dt.date
+    balance: int
+
+
+class SettlementCreate(Body):
+    district: DistrictCode
+    year: int = Field(ge=2013, le=2100)
+    quarter: int = Field(ge=1, le=4)
+
+
+class SettlementLine(BaseModel):
+    clinic_id: str
+    clinic_name: str
+    earned: int
+    reimbursed: int
+    corrections: int
+    payout: int
+    status: Literal["draft", "payable", "paid"]
+    paid_on: dt.date | None = None
+    payment_reference: str | None = None
+
+
+class Settlement(BaseModel):
+    id: str
+    district: str
+    year: int
+    quarter: int
+    status: Literal["draft", "closed"]
+    lines: list[SettlementLine]
+    total: int
+    computed_at: dt.datetime
+    closed_at: dt.datetime | None = None
+    transaction_id: str | None = None
+
+
+class PaymentCreate(Body):
+    clinic_id: str
+    paid_on: dt.date
+    reference: str = Field(min_length=1, max_length=100)
+
+
+class VoidCreate(Body):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReportFigures(BaseModel):
+    registered: int
+    visits: int
+    education: int
+    accrued: int
+    used: int
+    usage_rate: float
+    clinic_earned: int
+
+
+class DistrictReportRow(BaseModel):
+    district: str
+    name: str
+    clinics_chronic: int
+    clinics_ophthalmology: int
+    registered: int
+    visits: int
+    education: int
+    accrued: int
+    used: int
+    usage_rate: float
+    clinic_earned: int
+    cumulative_registered: int
+    cumulative_visits: int
+    cumulative_education: int
+    cumulative_accrued: int
+    cumulative_used: int
+    cumulative_usage_rate: float
+    cumulative_clinic_earned: int
+
+
+class DistrictReport(BaseModel):
+    year: int
+    items: list[DistrictReportRow]
+    next_cursor: str | None = None
+    total: DistrictReportRow
+
+
+class ClinicReportRow(BaseModel):
+    clinic_id: str
+    name: str
+    registered: int
+    visits: int
+    education: int
+    used: int
+    clinic_earned: int
+    cumulative_registered: int
+    cumulative_visits: int
+    cumulative_education: int
+    cumulative_used: int
+    cumulative_clinic_earned: int
+
+
+class ClinicReport(BaseModel):
+    year: int
+    district: str
+    items: list[ClinicReportRow]
+    next_cursor: str | None = None
+
+
+class AnnualReportRow(BaseModel):
+    year: int
+    districts: int
+    clinics: int
+    clinics_chronic: int
+    clinics_ophthalmology: int
+    registered: int
+    visits: int
+    education: int
+    accrued: int
+    used: int
+    usage_rate: float
+    year_usage_rate: float
+
+
+class AnnualReport(BaseModel):
+    items: list[AnnualReportRow]
+    next_cursor: str | None = None

@@ -125,8 +125,10 @@ class Transfer:
     much beforehand (a spending threshold). ``follows`` names an earlier transfer of the same
     transaction (by position) whose eligibility this one shares: when that one was stopped
     by a count limit, this one books nothing, for the same reason (a clinic's award for a
-    patient's visit follows the patient's once-a-month rule). ``tag`` is the caller's label
-    for the transfer (a rule name, a purpose) and is kept with the transaction.
+    patient's visit follows the patient's once-a-month rule). ``allow_negative`` lets the
+    debit take an account below zero (a settlement paying out what a later correction took
+    back). ``tag`` is the caller's label for the transfer (a rule name, a purpose) and is kept
+    with the transaction.
     """
 
     debit: int
@@ -135,6 +137,7 @@ class Transfer:
     limits: tuple[Limit, ...] = ()
     min_debit_balance: int | None = None
     follows: int | None = None
+    allow_negative: bool = False
     tag: str = ""
 
     def __post_init__(self) -> None:
@@ -249,7 +252,7 @@ def plan(
         if transfer.min_debit_balance is not None and before < transfer.min_debit_balance:
             raise BelowThreshold(transfer.debit, before, transfer.min_debit_balance)
         after = before + normal_sign(debit_type) * amount
-        if not debit_type.may_go_negative and after < 0:
+        if not (debit_type.may_go_negative or transfer.allow_negative) and after < 0:
             raise InsufficientFunds(transfer.debit, before, amount)
         running[transfer.debit] = after
         credit_type = types[transfer.credit]

@@ -18,12 +18,18 @@
     │   ├── FutureDate          an event dated after today (Asia/Seoul)
     │   ├── LateEntry           an event older than the late-entry window
     │   ├── BeforeEnrolment     an event dated before the patient's enrolment
-    │   └── NotParticipating    a clinic or district outside the programme on that date
+    │   ├── NotParticipating    a clinic or district outside the programme on that date
+    │   ├── PurposeNotAllowed   a spending purpose the clinic's kind does not offer
+    │   └── OutOfDistrict       spending outside where the rules let the patient spend
     └── Conflict                a request that clashes with what is recorded
         ├── DuplicatePatient    the same person registered twice
         ├── AlreadyAttended     the same patient twice at one session
         ├── PatientNotActive    an event for a patient who left the programme
-        └── ImportConflict      an imported legacy id seen before with other content
+        ├── ImportConflict      an imported legacy id seen before with other content
+        ├── QuarterNotEnded     closing a quarter before its end
+        ├── EarlierQuarterOpen  closing a quarter while an earlier one is open
+        ├── QuarterClosed       changing what a closed quarter holds
+        └── AlreadyPaid         recording a payment twice
 
 Only ``api/errors.py`` maps these to HTTP status codes.
 """
@@ -32,11 +38,13 @@ from __future__ import annotations
 
 __all__ = [
     "AlreadyAttended",
+    "AlreadyPaid",
     "AlreadyReversed",
     "BeforeEnrolment",
     "BelowThreshold",
     "Conflict",
     "DuplicatePatient",
+    "EarlierQuarterOpen",
     "FutureDate",
     "IdempotencyConflict",
     "ImportConflict",
@@ -49,7 +57,11 @@ __all__ = [
     "NotFound",
     "NotParticipating",
     "NotReversible",
+    "OutOfDistrict",
     "PatientNotActive",
+    "PurposeNotAllowed",
+    "QuarterClosed",
+    "QuarterNotEnded",
     "RuleSetError",
     "UnbalancedTransaction",
     "UnknownAccount",
@@ -209,3 +221,31 @@ class PatientNotActive(Conflict):
 
 class ImportConflict(Conflict):
     """Raised when an imported row's legacy id was already imported with different content."""
+
+
+class PurposeNotAllowed(InvalidInput):
+    """Raised when mileage is spent on a purpose the clinic's kind does not offer."""
+
+    code = "purpose_not_allowed"
+
+
+class OutOfDistrict(InvalidInput):
+    """Raised when a patient spends at a clinic outside where the rules let them spend."""
+
+    code = "out_of_district"
+
+
+class QuarterNotEnded(Conflict):
+    """Raised when a quarter is closed before it has ended."""
+
+
+class EarlierQuarterOpen(Conflict):
+    """Raised when a quarter is closed while an earlier quarter with bookings is open."""
+
+
+class QuarterClosed(Conflict):
+    """Raised when a change is asked of a quarter that is already closed."""
+
+
+class AlreadyPaid(Conflict):
+    """Raised when a payment is recorded for a settlement line that was already paid."""

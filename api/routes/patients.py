@@ -22,7 +22,7 @@ from ledger.models import Patient as PatientRow
 from ledger.services import registry
 from ledger.services.access import Principal
 from ledger.services.reading import balance
-from ledger.services.spending_scope import may_spend_at
+from ledger.services.spending import may_spend_at
 
 router = APIRouter(prefix="/v1", tags=["registry"])
 

@@ -19,6 +19,7 @@ from api.schemas import (
 from ledger.errors import UnknownTransaction
 from ledger.services import registry, statements
 from ledger.services.booking import reverse
+from ledger.services.periods import period_for
 from ledger.services.reading import transaction
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
@@ -99,6 +100,7 @@ def reverse_transaction(
         transaction_id=original.id,
         reason=body.reason,
         effective_date=today,
+        period=None if original.district is None else period_for(session, original.district, today),
         meta={"by": principal.key_id},
     )
     patient_id = (original.details or {}).get("meta", {}).get("patient")

@@ -56,6 +56,7 @@ def book(
     transfers: Sequence[Transfer],
     idempotency_key: str | None = None,
     district: str | None = None,
+    period: str | None = None,
     meta: Mapping[str, Any] | None = None,
 ) -> Booked:
     """Book ``transfers`` as one transaction, each credited what its limits leave.
@@ -70,6 +71,7 @@ def book(
             "effective_date": effective_date.isoformat(),
             "transfers": [_transfer_json(t) for t in transfers],
             "district": district,
+            "period": period,
             "meta": dict(meta or {}),
         }
     )
@@ -105,6 +107,7 @@ def book(
             "idempotency_key": idempotency_key,
             "request_hash": request_hash,
             "district": district,
+            "period": period,
             "details": {
                 "transfers": [asdict(o) for o in planned.outcomes],
                 "meta": dict(meta or {}),
@@ -121,6 +124,7 @@ def reverse(
     reason: str,
     effective_date: dt.date | None = None,
     idempotency_key: str | None = None,
+    period: str | None = None,
     meta: Mapping[str, Any] | None = None,
 ) -> Booked:
     """Undo a transaction with its mirror image: every entry and limit counter move negated.
@@ -175,6 +179,7 @@ def reverse(
             "request_hash": request_hash,
             "reverses_id": transaction_id,
             "district": original.district,
+            "period": period,
             "details": {
                 "reason": reason,
                 "reverses_kind": original.kind,
@@ -210,6 +215,7 @@ def _transfer_json(t: Transfer) -> dict[str, Any]:
         "limits": [asdict(limit) for limit in t.limits],
         "min_debit_balance": t.min_debit_balance,
         "follows": t.follows,
+        "allow_negative": t.allow_negative,
         "tag": t.tag,
     }
 

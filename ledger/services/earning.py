@@ -28,6 +28,7 @@ from ledger.programme import (
 from ledger.rules import RuleBook
 from ledger.services.booking import book
 from ledger.services.events import check_event_date, rules_for
+from ledger.services.periods import period_for
 from ledger.services.reading import balance
 from ledger.services.registry import (
     district_account,
@@ -88,6 +89,7 @@ def record_visit(
             accounts=_accounts(session, patient, home.earned_account_id),
         ),
         district=patient.district,
+        period=period_for(session, patient.district, visited_on),
         meta={
             "event": "visit",
             "event_id": visit_id,
@@ -194,6 +196,7 @@ def record_attendance(
             accounts=_accounts(session, patient, home.earned_account_id),
         ),
         district=patient.district,
+        period=period_for(session, patient.district, day),
         meta={
             "event": "education",
             "event_id": attendance_id,

@@ -63,6 +63,7 @@ from ledger.programme import Readings
 from ledger.services.booking import book
 from ledger.services.earning import create_education_session, record_attendance, record_visit
 from ledger.services.events import late_entry_window
+from ledger.services.periods import period_for
 from ledger.services.reading import balance
 from ledger.services.registry import (
     clinic_leaves,
@@ -778,6 +779,7 @@ def _book_migration(
         effective_date=as_of,
         transfers=[Transfer(debit, credit, abs(amount), tag="patient:migration")],
         district=patient.district,
+        period=period_for(session, patient.district, as_of),
         meta={"event": "migration", "patient": patient.id, **meta},
     )
     return booked.transaction_id

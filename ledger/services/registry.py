@@ -34,6 +34,7 @@ from ledger.repository import LedgerRepository
 from ledger.rules import RuleBook
 from ledger.services.booking import book, open_account
 from ledger.services.events import check_event_date, rules_for
+from ledger.services.periods import period_for
 from ledger.services.reading import balance
 
 __all__ = [
@@ -266,6 +267,7 @@ def register_patient(
             ),
         ),
         district=clinic.district,
+        period=period_for(session, clinic.district, enrolled_on),
         meta={
             "event": "enrolment",
             "patient": patient_id,
@@ -334,6 +336,7 @@ def leave_programme(
             effective_date=on,
             transfers=[Transfer(patient.account_id, forfeiture, left, tag="patient:forfeiture")],
             district=patient.district,
+            period=period_for(session, patient.district, on),
             meta={
                 "event": "leaving",
                 "patient": patient.id,

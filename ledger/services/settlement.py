@@ -1,0 +1,348 @@
+"""Quarterly settlement: each district pays its clinics what they earned and what was spent.
+
+A quarter's line for a clinic holds ``earned`` and ``reimbursed`` from the quarter's own
+events, and ``corrections``: every reversal booked into the quarter and every late event
+dated in an earlier, already closed quarter (see ``periods``); ``payout`` is their sum.
+While a draft, a settlement is recomputed from the ledger whenever it is asked for. Closing
+books each clinic's payout from its accounts to the district's payable account, stores the
+lines for good and closes the quarter; recording a payment moves a line from payable to paid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ledger import clock
+from ledger.domain import AccountType, Transfer
+from ledger.errors import (
+    AlreadyPaid,
+    EarlierQuarterOpen,
+    InvalidInput,
+    NotFound,
+    QuarterClosed,
+    QuarterNotEnded,
+    UnknownTransaction,
+)
+from ledger.ids import new_id
+from ledger.models import Account, Clinic, Entry, Settlement, SettlementLine, Transaction
+from ledger.services import periods
+from ledger.services.booking import Booked, book, reverse
+from ledger.services.registry import district_account, get_district
+from ledger.services.statements import quarter_bounds
+
+__all__ = [
+    "close_settlement",
+    "get_settlement",
+    "lines_of",
+    "open_settlement",
+    "record_payment",
+    "void_entry",
+]
+
+SETTLEMENT_KINDS = ("settlement", "payment")
+
+
+@dataclass
+class Figures:
+    """One clinic's movements in a quarter, by account and by kind (own or correction)."""
+
+    earned: int = 0
+    reimbursed: int = 0
+    corrections_earned: int = 0
+    corrections_reimbursed: int = 0
+
+    @property
+    def corrections(self) -> int:
+        return self.corrections_earned + self.corrections_reimbursed
+
+    @property
+    def payout(self) -> int:
+        return self.earned + self.reimbursed + self.corrections
+
+
+def _check_quarter(year: int, quarter: int) -> None:
+    if not 1 <= quarter <= 4:
+        raise InvalidInput("quarter is 1, 2, 3 or 4", field="quarter")
+    if not 2013 <= year <= 2100:
+        raise InvalidInput("year is a programme year (2013 on)", field="year")
+
+
+def compute(session: Session, district: str, year: int, quarter: int) -> dict[str, Figures]:
+    """Every clinic's figures for the quarter, from the ledger's entries."""
+    period = periods.label(year, quarter)
+    clinics = {
+        c.id: c
+        for c in session.execute(select(Clinic).where(Clinic.district == district)).scalars()
+    }
+    owner = {c.earned_account_id: (c.id, "earned") for c in clinics.values()}
+    owner |= {c.reimbursable_account_id: (c.id, "reimbursed") for c in clinics.values()}
+    start, end = quarter_bounds(year, quarter)
+    figures: dict[str, Figures] = defaultdict(Figures)
+    for clinic in clinics.values():
+        until = clinic.participating_until
+        if clinic.participating_since <= end and (until is None or until >= start):
+            figures[clinic.id] = Figures()
+    rows = session.execute(
+        select(Entry.account_id, Entry.amount, Transaction.effective_date, Transaction.reverses_id)
+        .join(Transaction, Transaction.id == Entry.transaction_id)
+        .join(Account, Account.id == Entry.account_id)
+        .where(
+            Account.district == district,
+            Account.type.in_(
+                [AccountType.CLINIC_EARNED.value, AccountType.CLINIC_REIMBURSABLE.value]
+            ),
+            Transaction.period == period,
+            Transaction.kind.not_in(SETTLEMENT_KINDS),
+        )
+    )
+    for account_id, amount, effective, reverses in rows:
+        clinic_id, account = owner[account_id]
+        credited = -amount  # clinic accounts are credit-normal
+        late = periods.quarter_of(effective) < (year, quarter)
+        line = figures[clinic_id]
+        if reverses is not None or late:
+            if account == "earned":
+                line.corrections_earned += credited
+            else:
+                line.corrections_reimbursed += credited
+        elif account == "earned":
+            line.earned += credited
+        else:
+            line.reimbursed += credited
+    return dict(sorted(figures.items()))
+
+
+def get_settlement(session: Session, settlement_id: str) -> Settlement:
+    found = session.get(Settlement, settlement_id)
+    if found is None:
+        raise NotFound(f"no settlement {settlement_id!r}")
+    return found
+
+
+def open_settlement(session: Session, *, district: str, year: int, quarter: int) -> Settlement:
+    """The district's settlement of the quarter: created, or recomputed while a draft."""
+    _check_quarter(year, quarter)
+    get_district(session, district)
+    settlement = session.execute(
+        select(Settlement).where(
+            Settlement.district == district,
+            Settlement.year == year,
+            Settlement.quarter == quarter,
+        )
+    ).scalar()
+    if settlement is None:
+        settlement = Settlement(
+            id=new_id("stl"),
+            district=district,
+            year=year,
+            quarter=quarter,
+            status="draft",
+            total=0,
+            computed_at=clock.now(),
+        )
+        session.add(settlement)
+        session.flush()
+    if settlement.status == "draft":
+        _store_lines(session, settlement, compute(session, district, year, quarter))
+    return settlement
+
+
+def lines_of(session: Session, settlement: Settlement) -> list[tuple[SettlementLine, str]]:
+    """The settlement's lines, each with its clinic's name, in clinic order."""
+    rows = session.execute(
+        select(SettlementLine, Clinic.name)
+        .join(Clinic, Clinic.id == SettlementLine.clinic_id)
+        .where(SettlementLine.settlement_id == settlement.id)
+        .order_by(SettlementLine.clinic_id)
+    ).all()
+    return [(line, name) for line, name in rows]
+
+
+def _store_lines(session: Session, settlement: Settlement, figures: dict[str, Figures]) -> None:
+    session.execute(delete(SettlementLine).where(SettlementLine.settlement_id == settlement.id))
+    for clinic_id, f in figures.items():
+        session.add(
+            SettlementLine(
+                settlement_id=settlement.id,
+                clinic_id=clinic_id,
+                earned=f.earned,
+                reimbursed=f.reimbursed,
+                corrections=f.corrections,
+                payout=f.payout,
+            )
+        )
+    settlement.total = sum(f.payout for f in figures.values())
+    settlement.computed_at = clock.now()
+    session.flush()
+
+
+def close_settlement(
+    session: Session, settlement_id: str, *, closed_by: str, today: dt.date | None = None
+) -> Settlement:
+    """Close the quarter for good and book each clinic's payout to the payable account.
+
+    Closing again changes nothing. A quarter closes only once it has ended, and only after
+    the district's earlier quarters with bookings are closed.
+    """
+    today = today or clock.today()
+    settlement = get_settlement(session, settlement_id)
+    periods.lock_for_close(session, settlement.district)
+    session.refresh(settlement, with_for_update=True)
+    if settlement.status == "closed":
+        return settlement
+    year, quarter, district = settlement.year, settlement.quarter, settlement.district
+    _, end = quarter_bounds(year, quarter)
+    if today <= end:
+        raise QuarterNotEnded(
+            f"{year} Q{quarter} ends on {end}; it can be closed from the day after"
+        )
+    open_before = _open_quarters_before(session, district, periods.label(year, quarter))
+    if open_before:
+        raise EarlierQuarterOpen(f"close {', '.join(open_before)} first: quarters close in order")
+    figures = compute(session, district, year, quarter)
+    _store_lines(session, settlement, figures)
+    payable = district_account(session, district, AccountType.DISTRICT_PAYABLE)
+    clinics = {
+        c.id: c
+        for c in session.execute(select(Clinic).where(Clinic.id.in_(figures.keys()))).scalars()
+    }
+    transfers = []
+    for clinic_id, f in figures.items():
+        clinic = clinics[clinic_id]
+        for account, moved in (
+            (clinic.earned_account_id, f.earned + f.corrections_earned),
+            (clinic.reimbursable_account_id, f.reimbursed + f.corrections_reimbursed),
+        ):
+            transfers += _move(account, payable, moved, tag=f"settlement:{clinic_id}")
+    booked = book(
+        session,
+        kind="settlement",
+        effective_date=today,
+        transfers=transfers,
+        district=district,
+        period=periods.label(year, quarter),
+        meta={"event": "settlement", "settlement": settlement.id, "total": settlement.total},
+    )
+    settlement.status = "closed"
+    settlement.closed_at = clock.now()
+    settlement.closed_by = closed_by
+    settlement.transaction_id = booked.transaction_id
+    session.flush()
+    return settlement
+
+
+def _move(source: int, target: int, amount: int, *, tag: str) -> list[Transfer]:
+    """A transfer of ``amount`` from source to target, turned round when it is negative."""
+    if amount == 0:
+        return []
+    if amount > 0:
+        return [Transfer(source, target, amount, allow_negative=True, tag=tag)]
+    return [Transfer(target, source, -amount, allow_negative=True, tag=tag)]
+
+
+def _open_quarters_before(session: Session, district: str, period: str) -> list[str]:
+    booked = set(
+        session.execute(
+            select(Transaction.period)
+            .where(
+                Transaction.district == district,
+                Transaction.period < period,
+                Transaction.period.is_not(None),
+            )
+            .distinct()
+        ).scalars()
+    )
+    closed = {
+        periods.label(y, q)
+        for y, q in session.execute(
+            select(Settlement.year, Settlement.quarter).where(
+                Settlement.district == district, Settlement.status == "closed"
+            )
+        )
+    }
+    return sorted(p for p in booked - closed if p is not None)
+
+
+def record_payment(
+    session: Session,
+    settlement_id: str,
+    *,
+    clinic_id: str,
+    paid_on: dt.date,
+    reference: str,
+) -> SettlementLine:
+    """Record that a clinic's payout was paid: it moves from payable to paid (cash)."""
+    settlement = get_settlement(session, settlement_id)
+    if settlement.status != "closed":
+        raise QuarterClosed("a payment is recorded once the settlement is closed")
+    line = session.execute(
+        select(SettlementLine)
+        .where(SettlementLine.settlement_id == settlement_id, SettlementLine.clinic_id == clinic_id)
+        .with_for_update()
+    ).scalar()
+    if line is None:
+        raise NotFound(f"clinic {clinic_id!r} has no line in settlement {settlement_id!r}")
+    if line.paid_on is not None:
+        raise AlreadyPaid(f"the payout was recorded as paid on {line.paid_on}")
+    if not reference.strip():
+        raise InvalidInput("give the bank transfer's reference", field="reference")
+    district = settlement.district
+    payable = district_account(session, district, AccountType.DISTRICT_PAYABLE)
+    cash = district_account(session, district, AccountType.DISTRICT_CASH)
+    booked = book(
+        session,
+        kind="payment",
+        effective_date=paid_on,
+        transfers=_move(payable, cash, line.payout, tag=f"payment:{clinic_id}"),
+        district=district,
+        period=periods.label(settlement.year, settlement.quarter),
+        meta={
+            "event": "payment",
+            "settlement": settlement_id,
+            "clinic": clinic_id,
+            "reference": reference,
+        },
+    )
+    line.paid_on = paid_on
+    line.payment_reference = reference.strip()
+    line.payment_transaction_id = booked.transaction_id
+    session.flush()
+    return line
+
+
+def void_entry(
+    session: Session,
+    *,
+    transaction_id: int,
+    clinic_id: str,
+    reason: str,
+    today: dt.date | None = None,
+) -> Booked:
+    """A clinic voids its own mistaken entry while the entry's quarter is open."""
+    today = today or clock.today()
+    original = session.get(Transaction, transaction_id)
+    if original is None or (original.details or {}).get("meta", {}).get("clinic") != clinic_id:
+        raise UnknownTransaction(f"no transaction {transaction_id} of this clinic")
+    if original.kind not in ("visit", "education", "enrolment", "redemption"):
+        raise InvalidInput(f"a {original.kind} entry is corrected by the health centre")
+    if not reason.strip():
+        raise InvalidInput("say why the entry is voided", field="reason")
+    district = original.district or ""
+    opened = periods.first_open(session, district)
+    if original.period and opened and periods.parse(original.period) < opened:
+        raise QuarterClosed(
+            f"{original.period} is closed; ask the health centre to book a correction"
+        )
+    return reverse(
+        session,
+        transaction_id=transaction_id,
+        reason=reason,
+        effective_date=today,
+        period=periods.period_for(session, district, today),
+        meta={"voided_by_clinic": clinic_id},
+    )

@@ -1,0 +1,127 @@
+"""Spending: a patient pays part of a clinic bill with mileage; the programme owes the clinic.
+
+The threshold, the purposes a clinic's kind offers, the spending scope and the balance are
+all checked, and the spend booked, in one transaction: the ledger checks the balance and the
+threshold under the patient's balance-row lock, so two clinics spending one balance at once
+cannot overdraw it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from ledger import clock
+from ledger.domain import Transfer
+from ledger.errors import InvalidInput, OutOfDistrict, PurposeNotAllowed
+from ledger.ids import new_id
+from ledger.models import PURPOSES, Clinic, Patient, Redemption
+from ledger.rules import RuleBook
+from ledger.services.booking import book
+from ledger.services.events import check_event_date, rules_for
+from ledger.services.periods import period_for
+from ledger.services.reading import balance
+from ledger.services.registry import ensure_participating, get_clinic, get_patient
+
+__all__ = ["Spent", "check_may_spend", "may_spend_at", "redeem"]
+
+
+@dataclass(frozen=True)
+class Spent:
+    redemption: Redemption
+    balance: int
+
+
+def may_spend_at(patient: Patient, clinic: Clinic, day: dt.date) -> bool:
+    """Whether the rules of ``day`` let the patient spend at ``clinic``."""
+    until = clinic.participating_until
+    if day < clinic.participating_since or (until is not None and day > until):
+        return False
+    scope = rules_for(None, day, patient.district).spending.scope
+    return scope == "city" or clinic.district == patient.district
+
+
+def check_may_spend(
+    patient: Patient, clinic: Clinic, day: dt.date, *, rules: RuleBook | None = None
+) -> None:
+    """Refuse a clinic outside the patient's spending scope on ``day``."""
+    scope = rules_for(rules, day, patient.district).spending.scope
+    if scope == "district" and clinic.district != patient.district:
+        raise OutOfDistrict(
+            f"the patient's mileage is spent in their own district ({patient.district}); "
+            f"this clinic is in {clinic.district}",
+            field="clinic",
+        )
+
+
+def redeem(
+    session: Session,
+    *,
+    patient_id: str,
+    clinic_id: str,
+    amount: int,
+    purpose: str,
+    spent_on: dt.date,
+    recorded_by: str,
+    today: dt.date | None = None,
+    rules: RuleBook | None = None,
+) -> Spent:
+    """Spend ``amount`` M of the patient's balance at ``clinic_id`` for ``purpose``."""
+    today = today or clock.today()
+    if amount <= 0:
+        raise InvalidInput("the amount is a positive number of M", field="amount")
+    if purpose not in PURPOSES:
+        raise InvalidInput(f"purpose is one of {', '.join(PURPOSES)}", field="purpose")
+    patient = get_patient(session, patient_id)
+    clinic = get_clinic(session, clinic_id)
+    ruleset = rules_for(rules, spent_on, patient.district)
+    check_event_date(spent_on, enrolled_on=patient.enrolled_on, rules=ruleset, today=today)
+    ensure_participating(clinic, spent_on)
+    check_may_spend(patient, clinic, spent_on, rules=rules)
+    allowed = ruleset.spending.purposes.get(clinic.kind, [])  # type: ignore[call-overload]
+    if purpose not in allowed:
+        kind = "an ophthalmology" if clinic.kind == "ophthalmology" else "a chronic-disease"
+        raise PurposeNotAllowed(
+            f"{purpose} is not paid with mileage at {kind} clinic "
+            f"(allowed there: {', '.join(allowed) or 'nothing'})",
+            field="purpose",
+        )
+    redemption_id = new_id("red")
+    booked = book(
+        session,
+        kind="redemption",
+        effective_date=spent_on,
+        transfers=[
+            Transfer(
+                patient.account_id,
+                clinic.reimbursable_account_id,
+                amount,
+                min_debit_balance=ruleset.spending.threshold,
+                tag=f"spending:{purpose}",
+            )
+        ],
+        district=clinic.district,
+        period=period_for(session, clinic.district, spent_on),
+        meta={
+            "event": "redemption",
+            "event_id": redemption_id,
+            "patient": patient.id,
+            "clinic": clinic.id,
+            "rule_set": ruleset.label,
+        },
+    )
+    redemption = Redemption(
+        id=redemption_id,
+        patient_id=patient.id,
+        clinic_id=clinic.id,
+        amount=amount,
+        purpose=purpose,
+        spent_on=spent_on,
+        transaction_id=booked.transaction_id,
+        recorded_by=recorded_by,
+    )
+    session.add(redemption)
+    session.flush()
+    return Spent(redemption, balance(session, patient.account_id))
