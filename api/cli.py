@@ -144,6 +144,13 @@ def keys_create(role: str, district: str | None, clinic_id: str | None, label: s
         except LedgerError as error:
             raise click.ClickException(str(error)) from error
         key_id = issued.key.id
+        access.record_audit(
+            session,
+            principal=None,
+            action="key.create",
+            resource=f"keys/{key_id}",
+            client="command line",
+        )
     click.echo(f"created {role} key {key_id}; keep it secret, it is shown only this once:")
     click.echo(issued.token)
 
@@ -169,6 +176,13 @@ def keys_revoke(key_id: str) -> None:
             access.revoke_key(session, key_id)
         except LedgerError as error:
             raise click.ClickException(str(error)) from error
+        access.record_audit(
+            session,
+            principal=None,
+            action="key.revoke",
+            resource=f"keys/{key_id}",
+            client="command line",
+        )
     click.echo(f"revoked {key_id}")
 
 

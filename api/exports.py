@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from fastapi.responses import Response
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -41,6 +41,7 @@ def xlsx_response(
     rate_columns: Sequence[int] = (),
     extra_sheets: Sequence[tuple[str, Sequence[Sequence[Any]]]] = (),
 ) -> Response:
+    """One sheet: the title, a bold header row, the rows and a bold totals row."""
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -48,46 +49,43 @@ def xlsx_response(
     sheet.append([title])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append([])
-    sheet.append(list(headers))
-    for cell in sheet[3]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center")
+    _append(sheet, headers, bold=True, rates=())
     for row in rows:
-        sheet.append(list(row))
+        _append(sheet, row, bold=False, rates=rate_columns)
     if totals is not None:
-        sheet.append(list(totals))
-        for cell in sheet[sheet.max_row]:
-            cell.font = Font(bold=True)
-    for row in sheet.iter_rows(min_row=4, max_row=sheet.max_row):
-        for cell in row:
-            if isinstance(cell.value, int) and not isinstance(cell.value, bool):
-                cell.number_format = MONEY
-            if cell.column - 1 in rate_columns:
-                cell.number_format = RATE
-    for index, header in enumerate(headers, start=1):
-        widest = max(
-            [len(str(header)) * 2]
-            + [
-                len(f"{r[index - 1]:,}")
-                if isinstance(r[index - 1], int)
-                else len(str(r[index - 1])) * 2
-                for r in rows
-            ]
-            or [10]
-        )
-        sheet.column_dimensions[get_column_letter(index)].width = min(max(widest + 2, 10), 40)
+        _append(sheet, totals, bold=True, rates=rate_columns)
+    for index, header in enumerate(headers):
+        cells = [str(header), *(_shown(r[index]) for r in rows)]
+        widest = max(_width(text) for text in cells)
+        sheet.column_dimensions[get_column_letter(index + 1)].width = min(max(widest, 10), 40)
     for name, extra in extra_sheets:
         page = book.create_sheet(name)
         for row in extra:
-            page.append(list(row))
-            for cell in page[page.max_row]:
-                if isinstance(cell.value, int) and not isinstance(cell.value, bool):
-                    cell.number_format = MONEY
-        page.column_dimensions["A"].width = 24
-        page.column_dimensions["B"].width = 24
+            _append(page, row, bold=False, rates=())
+        page.column_dimensions["A"].width = page.column_dimensions["B"].width = 24
     buffer = io.BytesIO()
     book.save(buffer)
     return Response(buffer.getvalue(), media_type=XLSX, headers=_disposition(filename + ".xlsx"))
+
+
+def _append(sheet: Any, values: Sequence[Any], *, bold: bool, rates: Sequence[int]) -> None:
+    sheet.append(list(values))
+    for position, cell in enumerate(sheet[sheet.max_row]):
+        if bold:
+            cell.font = Font(bold=True)
+        if position in rates:
+            cell.number_format = RATE
+        elif isinstance(cell.value, int) and not isinstance(cell.value, bool):
+            cell.number_format = MONEY
+
+
+def _shown(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _width(text: str) -> int:
+    """Columns a text takes in Excel: Hangul is about twice as wide as Latin letters."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) + 2
 
 
 def _disposition(filename: str) -> dict[str, str]:

@@ -7,10 +7,13 @@ parameters are hidden from error messages (see ``ledger.db.make_engine``).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import sys
 from typing import Any
+
+from ledger.clock import SEOUL
 
 FIELDS = (
     "request_id",
@@ -30,7 +33,9 @@ FIELDS = (
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "at": dt.datetime.fromtimestamp(record.created, SEOUL).isoformat(
+                timespec="milliseconds"
+            ),
             "level": record.levelname.lower(),
             "logger": record.name,
             "event": record.getMessage(),

@@ -21,6 +21,7 @@ from ledger.domain import Limit, Transfer, TransferOutcome
 from ledger.rules.schema import RuleSet, Targets
 
 __all__ = [
+    "NOT_ELIGIBLE",
     "Award",
     "AwardAccounts",
     "Readings",
@@ -30,6 +31,10 @@ __all__ = [
     "enrolment_transfers",
     "visit_transfers",
 ]
+
+
+# A limit nothing passes: an award the event does not qualify for, reported as such.
+NOT_ELIGIBLE = Limit("not_eligible", "not_eligible", max_count=0)
 
 
 @dataclass(frozen=True)
@@ -120,9 +125,14 @@ def visit_transfers(
     ]
     transfers += _clinic(rules, day, accounts, rules.clinic.visit, "visit", 0)
     control = rules.patient.control
-    if control is not None and at_target(rules.targets, conditions, readings):
+    measured = any(v is not None for v in vars(readings).values())
+    if control is not None and measured:
+        # Values recorded but not all at target: reported as a control award withheld as
+        # not_eligible, so the clinic and patient see why none was given.
         half = 1 if day.month <= 6 else 2
         limits = []
+        if not at_target(rules.targets, conditions, readings):
+            limits.append(NOT_ELIGIBLE)
         if control.per_half_year is not None:
             limits.append(
                 Limit(
@@ -157,7 +167,7 @@ def education_transfers(
         return []
     limits: list[Limit] = []
     if condition not in conditions:
-        limits.append(Limit("not_eligible", "not_eligible", max_count=0))
+        limits.append(NOT_ELIGIBLE)
     if education.per_condition_per_year is not None:
         limits.append(
             Limit(

@@ -43,7 +43,7 @@ def make_clinic(
 
 
 def random_mobile() -> str:
-    return f"010-{random.randint(2000, 9999)}-{random.randint(0, 9999):04d}"
+    return f"010-{random.randint(2000, 5899)}-{random.randint(0, 9999):04d}"
 
 
 def make_patient(

@@ -83,26 +83,28 @@ def list_audit(
     session: SessionDep,
     principal: PrincipalDep,
     page: PageDep,
+    audit: AuditDep,
     patient_id: str | None = None,
     since: Annotated[dt.datetime | None, Query(description="RFC 3339, inclusive")] = None,
     until: Annotated[dt.datetime | None, Query(description="RFC 3339, exclusive")] = None,
 ) -> Page[AuditEntry]:
-    """Who read or changed what, when, from where (the city)."""
+    """Who read or changed what, when, from where; newest first (the city)."""
     policy.require_role(principal, "city")
     for name, moment in (("since", since), ("until", until)):
         if moment is not None and moment.tzinfo is None:
             raise InvalidRequest(f"{name} needs an offset (e.g. +09:00)", field=name)
-    after = decode(page.cursor)
-    if after is not None and not after.isdigit():
+    before = decode(page.cursor)
+    if before is not None and not before.isdigit():
         raise InvalidRequest("the cursor is not one this service gave out", field="cursor")
     rows = access.list_audit(
         session,
         patient_id=patient_id,
         since=since,
         until=until,
-        after=int(after) if after else None,
+        before=int(before) if before else None,
         limit=page.limit + 1,
     )
+    audit("audit.read", "audit", patient_id=patient_id)  # after the page: not in it
     return Page(
         items=[
             AuditEntry(

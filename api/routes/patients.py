@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import APIRouter
 
 from api import policy, present
@@ -124,7 +126,9 @@ def look_up_patient(
     return PatientFound(id=patient.id, balance=balance(session, patient.account_id))
 
 
-def _may_look_up(session: SessionDep, principal: Principal, patient: PatientRow, today) -> bool:
+def _may_look_up(
+    session: SessionDep, principal: Principal, patient: PatientRow, today: dt.date
+) -> bool:
     if principal.role == "clinic":
         assert principal.clinic_id is not None
         clinic = registry.get_clinic(session, principal.clinic_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
 Year = Annotated[int, Query(ge=2013, le=2100, description="programme year")]
 Format = Annotated[Literal["json", "csv", "xlsx"], Query(description="json, csv or xlsx")]
-FILES = {
+FILES: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {
             "text/csv": {"schema": {"type": "string"}},

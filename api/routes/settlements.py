@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -29,7 +29,7 @@ HEADERS = [
     "지급일",
     "이체 참조",
 ]
-EXPORTS = {
+EXPORTS: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {
             "text/csv": {"schema": {"type": "string"}},
@@ -118,7 +118,7 @@ def read_settlement(
         return shown
     district = registry.get_district(session, shown.district)
     name = f"{shown.year}년 {shown.quarter}분기 {district.name} 건강관리 마일리지 정산"
-    rows = [
+    rows: list[list[Any]] = [
         [
             line.clinic_id,
             line.clinic_name,
@@ -145,7 +145,7 @@ def read_settlement(
     if format == "csv":
         return csv_response(filename, HEADERS, [*rows, totals])
     status = "마감" if shown.status == "closed" else "가집계(미마감)"
-    grant = [
+    grant: list[list[Any]] = [
         ["보조금 교부 신청", ""],
         ["자치구", f"{district.name} ({shown.district})"],
         ["기간", f"{shown.year}년 {shown.quarter}분기"],

@@ -57,11 +57,13 @@ def clinic_statement(
     year: Year,
     session: SessionDep,
     principal: PrincipalDep,
+    audit: AuditDep,
     quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
 ) -> ClinicStatement:
     """What a clinic earned and what patients spent there in a year or a quarter."""
     clinic = registry.get_clinic(session, clinic_id)
     policy.check_clinic(principal, clinic)
+    audit("clinic.statement", f"clinics/{clinic_id}/statement?year={year}&quarter={quarter}")
     found = statements.clinic_statement(session, clinic, year, quarter)
     return ClinicStatement(
         clinic_id=clinic_id,

@@ -165,19 +165,19 @@ def list_audit(
     patient_id: str | None,
     since: dt.datetime | None,
     until: dt.datetime | None,
-    after: int | None,
+    before: int | None,
     limit: int,
 ) -> list[AuditEvent]:
-    """Audit events in the order they happened, filtered by patient and time."""
-    query = select(AuditEvent).order_by(AuditEvent.id).limit(limit)
+    """Audit events, newest first, filtered by patient and time; pages go back in time."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
     if patient_id is not None:
         query = query.where(AuditEvent.patient_id == patient_id)
     if since is not None:
         query = query.where(AuditEvent.at >= since)
     if until is not None:
         query = query.where(AuditEvent.at < until)
-    if after is not None:
-        query = query.where(AuditEvent.id > after)
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
     return list(session.execute(query).scalars())
 
 

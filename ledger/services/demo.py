@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import holidays
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -53,6 +55,16 @@ class DemoResult:
     keys: dict[str, str] = field(default_factory=dict)
     sample_patient: str = ""
     sample_clinic: str = ""
+
+
+KOREAN_HOLIDAYS = holidays.country_holidays("KR")
+
+
+def clinic_day(day: dt.date) -> dt.date:
+    """The first day on or after ``day`` that clinics open: not a Sunday or a holiday."""
+    while day.weekday() == 6 or day in KOREAN_HOLIDAYS:
+        day += dt.timedelta(days=1)
+    return day
 
 
 def database_is_empty(session: Session) -> bool:
@@ -105,7 +117,7 @@ def fill_demo(
             result.keys[role] = issued.token
     for n in range(patients):
         home = chronic[0] if n % 4 == 0 else rng.choice(chronic)
-        enrolled = start + dt.timedelta(days=rng.randrange(0, 300))
+        enrolled = clinic_day(start + dt.timedelta(days=rng.randrange(0, 300)))
 
         def one_patient(session: Session, home: str = home, enrolled: dt.date = enrolled) -> str:
             return _patient_year(session, rng, result, home, enrolled, today, sessions_held)
@@ -125,7 +137,7 @@ def _education_sessions(
     held = []
     day = start + dt.timedelta(days=20)
     n = 0
-    while day < today:
+    while (day := clinic_day(day)) < today:
         condition = "hypertension" if n % 2 == 0 else "diabetes"
         title = "혈압 바로 알기" if condition == "hypertension" else "당뇨병 식사요법"
         education = create_education_session(
@@ -155,7 +167,8 @@ def _patient_year(
         clinic_id=clinic_id,
         name=name,
         birth_date=dt.date(rng.randint(1940, 1975), rng.randint(1, 12), rng.randint(1, 28)),
-        phone=f"010-{rng.randint(2000, 9999)}-{rng.randint(0, 9999):04d}",
+        # 010-2000 to 010-5899: libphonenumber counts some higher blocks as unassigned
+        phone=f"010-{rng.randint(2000, 5899)}-{rng.randint(0, 9999):04d}",
         conditions=conditions,
         sms_consent=rng.random() < 0.85,
         recorded_by="mileage demo",
@@ -166,7 +179,7 @@ def _patient_year(
     adherence = rng.uniform(0.55, 0.95)
     controlled = rng.uniform(0.3, 0.8)
     day = enrolled
-    while day <= today:
+    while (day := clinic_day(day)) <= today:
         if rng.random() < adherence:
             at_target = rng.random() < controlled
             readings = Readings(

@@ -45,7 +45,7 @@ def patient_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": f"홍길동{uuid.uuid4().hex[:6]}",
         "birth_date": "1956-09-30",
-        "phone": f"010-{random.randint(2000, 9999)}-{random.randint(0, 9999):04d}",
+        "phone": f"010-{random.randint(2000, 5899)}-{random.randint(0, 9999):04d}",
         "conditions": ["hypertension", "diabetes"],
         "sms_consent": True,
         "enrolled_on": "2024-06-01",

@@ -506,3 +506,32 @@ def test_two_identical_requests_in_flight_book_once(
     assert replay.json() == answers[0].json()
     balance = client.get(f"/v1/patients/{patient['id']}", headers=clinic.headers).json()["balance"]
     assert balance == 4_000
+
+
+def test_the_audit_trail_shows_who_read_a_patient_newest_first(
+    client: TestClient, city, key_for
+) -> None:
+    clinic = new_clinic(client, city, key_for)
+    patient = new_patient(client, clinic)
+    centre = key_for("health_center", district="11740", label="강동구보건소 박주무관")
+    client.get(f"/v1/patients/{patient['id']}", headers=centre)
+    trail = client.get("/v1/audit", headers=city, params={"patient_id": patient["id"]}).json()
+    assert [(e["action"], e["label"]) for e in trail["items"][:2]] == [
+        ("patient.read", "강동구보건소 박주무관"),
+        ("patient.create", "test clinic"),
+    ]
+    assert trail["items"][0]["at"].endswith("+09:00")
+    page = client.get(
+        "/v1/audit", headers=city, params={"patient_id": patient["id"], "limit": 1}
+    ).json()
+    rest = client.get(
+        "/v1/audit",
+        headers=city,
+        params={"patient_id": patient["id"], "limit": 1, "cursor": page["next_cursor"]},
+    ).json()
+    # the city's own reading of the trail is in it too, after the pages it was shown
+    assert [page["items"][0]["action"], rest["items"][0]["action"]] == [
+        "audit.read",
+        "patient.read",
+    ]
+    assert client.get("/v1/audit", headers=centre).status_code == 403

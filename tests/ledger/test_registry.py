@@ -196,3 +196,23 @@ def test_withdrawing_consent_is_recorded_with_who_and_when(session: Session) -> 
     patient = make_patient(session, clinic, enrolled_on=DAY).patient
     update_patient(session, patient_id=patient.id, sms_consent=False, recorded_by="접수 김")
     assert patient.sms_consent is False and patient.consent_recorded_by == "접수 김"
+
+
+def test_values_off_target_report_the_control_award_as_not_eligible(session: Session) -> None:
+    clinic = make_clinic(session)
+    patient = make_patient(session, clinic, conditions=("hypertension",), enrolled_on=DAY).patient
+    recorded = record_visit(
+        session,
+        patient_id=patient.id,
+        clinic_id=clinic.id,
+        visited_on=DAY,
+        readings=Readings(systolic=152, diastolic=94),
+        recorded_by="t",
+        today=DAY,
+    )
+    assert [(a.rule, a.amount, a.clipped, a.reason) for a in recorded.awards][-1] == (
+        "control",
+        0,
+        2_000,
+        "not_eligible",
+    )
