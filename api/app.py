@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -70,6 +73,45 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     for module in (registry, patients, earning, spending, statements, settlements, reports, access):
         app.include_router(module.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(IdempotencyMiddleware, sessions=sessions)
     app.add_middleware(RequestLogMiddleware)
     return app
+
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes a repeat safe: the same key and body answer as the first time and "
+    "book nothing; the same key with another body is 422 `idempotency_key_reused`; a repeat "
+    "while the first is in flight is 409 `request_in_flight`.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with what the idempotency layer adds to every POST."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    for path in schema.get("paths", {}).values():
+        operation = path.get("post")
+        if operation is None:
+            continue
+        operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+        responses = operation.setdefault("responses", {})
+        responses.setdefault(
+            "409",
+            {
+                "description": "the same request is still in flight (`request_in_flight`), "
+                "or it conflicts with what is recorded",
+                "content": {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                },
+            },
+        )
+    app.openapi_schema = schema
+    return schema

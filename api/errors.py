@@ -9,6 +9,7 @@ problem too, never as a bare 500 page.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -113,13 +114,64 @@ def from_exception(error: Exception) -> JSONResponse | None:
     return None
 
 
+def unexpected(error: BaseException, request_id: str | None) -> JSONResponse:
+    """The answer to an error nobody expected: logged without personal data, then a problem.
+
+    A database error's text can quote the row it refused (PostgreSQL's DETAIL line names
+    every column), so only its type, SQLSTATE and constraint are logged, never the text.
+    """
+    if isinstance(error, DBAPIError):
+        orig = error.orig
+        diag = getattr(orig, "diag", None)
+        facts = {
+            "request_id": request_id,
+            "error": f"{type(orig).__name__} sqlstate={getattr(orig, 'sqlstate', None)} "
+            f"constraint={getattr(diag, 'constraint_name', None)}",
+        }
+        if is_retryable(error):
+            log.warning("api.request.conflict", extra=facts)
+            response = problem(
+                503,
+                "retry",
+                "Busy",
+                "the database was busy with a conflicting request; "
+                "send the same request again (with the same Idempotency-Key)",
+                request_id=request_id,
+            )
+            response.headers["Retry-After"] = "1"
+            return response
+        log.error("api.request.failed", extra=facts)
+    else:
+        log.error("api.request.failed", exc_info=error, extra={"request_id": request_id})
+    return problem(
+        500,
+        "internal_error",
+        "Internal error",
+        "the service failed; quote the request id when you report it",
+        request_id=request_id,
+    )
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method served at this path, from the OpenAPI document's path templates.
+
+    Starlette's own ``Allow`` header names only the methods of the first route that matched.
+    """
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\{[^/]+\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, request.url.path):
+            methods |= {m.upper() for m in operations if m != "parameters"}
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
 
     async def known(request: Request, error: Exception) -> JSONResponse:
         answer = from_exception(error)
         if answer is None:
-            return await unexpected(request, error)
+            return unexpected(error, getattr(request.state, "request_id", None))
         return answer
 
     async def validation(request: Request, error: Exception) -> JSONResponse:
@@ -138,38 +190,24 @@ def install(app: FastAPI) -> None:
 
     async def http(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
+        if error.status_code == 400:  # an unreadable body: a validation error like any other
+            return problem(
+                422,
+                "invalid",
+                "Invalid request",
+                "the body is not UTF-8 JSON",
+                fields=[{"field": "body", "message": "not UTF-8 JSON"}],
+            )
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
         detail = str(error.detail) if error.detail else code
         response = problem(error.status_code, code, detail, detail)
         if error.headers:
             response.headers.update(error.headers)
+        if error.status_code == 405:
+            response.headers["Allow"] = ", ".join(_allowed(request))
         return response
-
-    async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        request_id = getattr(request.state, "request_id", None)
-        if isinstance(error, DBAPIError) and is_retryable(error):
-            log.warning("api.request.conflict", extra={"request_id": request_id})
-            response = problem(
-                503,
-                "retry",
-                "Busy",
-                "the database was busy with a conflicting request; "
-                "send the same request again (with the same Idempotency-Key)",
-                request_id=request_id,
-            )
-            response.headers["Retry-After"] = "1"
-            return response
-        log.exception("api.request.failed", extra={"request_id": request_id})
-        return problem(
-            500,
-            "internal_error",
-            "Internal error",
-            "the service failed; quote the request id when you report it",
-            request_id=request_id,
-        )
 
     for cls in (ApiError, e.LedgerError, InvalidCursor):
         app.add_exception_handler(cls, known)
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, http)
-    app.add_exception_handler(Exception, unexpected)

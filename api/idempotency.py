@@ -22,6 +22,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
@@ -132,8 +133,14 @@ class IdempotencyMiddleware:
             stored = await run_in_threadpool(
                 self._finish, session, key_id, key, status, content_type, body
             )
-        except Exception:
-            log.exception("api.idempotency.commit_failed")
+        except DBAPIError as error:  # its text may quote personal data: type and state only
+            log.error(
+                "api.idempotency.commit_failed",
+                extra={
+                    "error": f"{type(error.orig).__name__} "
+                    f"sqlstate={getattr(error.orig, 'sqlstate', None)}"
+                },
+            )
             stored = False
         if not stored:
             response = problem(

@@ -10,6 +10,8 @@ import uuid
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import unexpected
+
 log = logging.getLogger("api.request")
 
 SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -39,8 +41,21 @@ class RequestLogMiddleware:
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
 
+        started_response = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started_response
+            started_response = started_response or message["type"] == "http.response.start"
+            await send_with_id(message)
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, tracked)
+        except Exception as error:
+            # Answered here, not by Starlette's outermost handler, which would re-raise the
+            # error for the server to log with its full (possibly personal) text.
+            if started_response:
+                raise
+            await unexpected(error, request_id)(scope, receive, send_with_id)
         finally:
             principal = state.get("principal")
             log.info(

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
 
 T = TypeVar("T")
 
@@ -19,14 +27,39 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-def _day_or_moment(value: Any) -> Any:
-    """A plain date, or a timestamp with an offset (counted on its Seoul date)."""
-    if isinstance(value, str) and "T" in value:
-        return dt.datetime.fromisoformat(value)
+def _text_only(value: Any) -> Any:
+    """Dates and moments are written as text; a number is not read as Unix time."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number or (isinstance(value, str) and re.fullmatch(r"\s*[-+]?[\d.]+\s*", value)):
+        raise ValueError("write a date as YYYY-MM-DD (a moment as RFC 3339 with its offset)")
     return value
 
 
-DayOrMoment = Annotated[dt.date | dt.datetime, BeforeValidator(_day_or_moment)]
+def _day_or_moment(value: Any) -> Any:
+    """A plain date, or a timestamp with an offset (counted on its Seoul date)."""
+    value = _text_only(value)
+    if isinstance(value, str) and "T" in value:
+        moment = dt.datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("a timestamp needs its offset, e.g. 2024-06-12T10:00:00+09:00")
+        return moment
+    return value
+
+
+# Every date in a body or query: YYYY-MM-DD text only.
+Day = Annotated[dt.date, BeforeValidator(_text_only)]
+Moment = Annotated[AwareDatetime, BeforeValidator(_text_only)]
+DayOrMoment = Annotated[
+    dt.date | dt.datetime,
+    BeforeValidator(_day_or_moment),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "YYYY-MM-DD, or RFC 3339 with offset",
+            "anyOf": [{"format": "date"}, {"format": "date-time"}],
+        }
+    ),
+]
 
 
 class Page(BaseModel, Generic[T]):
@@ -44,7 +77,7 @@ class ClinicCreate(Body):
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["chronic", "ophthalmology"]
     district: DistrictCode
-    participating_since: dt.date | None = None
+    participating_since: Day | None = None
 
 
 class Clinic(BaseModel):
@@ -57,7 +90,7 @@ class Clinic(BaseModel):
 
 
 class ClinicLeave(Body):
-    on: dt.date
+    on: Day
 
 
 class Award(BaseModel):
@@ -70,11 +103,11 @@ class Award(BaseModel):
 
 class PatientCreate(Body):
     name: str = Field(min_length=1, max_length=100)
-    birth_date: dt.date
+    birth_date: Day
     phone: str = Field(min_length=1, max_length=40, examples=["010-1234-5678"])
     conditions: list[Condition] = Field(min_length=1, max_length=2)
     sms_consent: bool
-    enrolled_on: dt.date | None = None
+    enrolled_on: Day | None = None
 
 
 class PatientUpdate(Body):
@@ -107,7 +140,7 @@ class PatientCreated(Patient):
 
 class PatientLookup(Body):
     name: str = Field(min_length=1, max_length=100)
-    birth_date: dt.date
+    birth_date: Day
     phone: str = Field(min_length=1, max_length=40)
 
 
@@ -118,23 +151,32 @@ class PatientFound(BaseModel):
 
 class PatientMove(Body):
     clinic_id: str
-    on: dt.date | None = None
+    on: Day | None = None
 
 
 class PatientLeave(Body):
     status: Literal["moved", "withdrawn", "deceased"]
-    on: dt.date | None = None
+    on: Day | None = None
 
 
 class VisitCreate(Body):
     visited_on: DayOrMoment
     systolic: int | None = Field(default=None, ge=40, le=300)
     diastolic: int | None = Field(default=None, ge=20, le=200)
-    hba1c: Decimal | None = Field(
-        default=None, ge=Decimal("3.0"), le=Decimal("20.0"), decimal_places=1
-    )
+    hba1c: Annotated[
+        Decimal | None,
+        Field(ge=Decimal("3.0"), le=Decimal("20.0"), decimal_places=1),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "number", "minimum": 3, "maximum": 20, "multipleOf": 0.1},
+                    {"type": "null"},
+                ]
+            }
+        ),
+    ] = None
     fasting_glucose: int | None = Field(default=None, ge=20, le=1000)
-    next_visit_on: dt.date | None = None
+    next_visit_on: Day | None = None
 
 
 class VisitRecorded(BaseModel):
@@ -145,7 +187,7 @@ class VisitRecorded(BaseModel):
 
 
 class EducationSessionCreate(Body):
-    held_on: dt.date
+    held_on: Day
     condition: Condition
     title: str = Field(min_length=1, max_length=200)
 
@@ -289,7 +331,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 class RedemptionCreate(Body):
     amount: int = Field(gt=0, le=10_000_000)
     purpose: Literal["treatment", "test", "vaccination", "eye_exam"]
-    spent_on: dt.date
+    spent_on: Day
 
 
 class Redemption(BaseModel):
@@ -336,7 +378,7 @@ class Settlement(BaseModel):
 
 class PaymentCreate(Body):
     clinic_id: str
-    paid_on: dt.date
+    paid_on: Day
     reference: str = Field(min_length=1, max_length=100)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 from pathlib import Path
 
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "mileage.sqlite3"
@@ -18,6 +20,29 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
     late_entry_days: int | None = None
     rules_dir: str | None = None
+
+    # Texts
+    sms_transport: Literal["console", "twilio"] = "console"
+    public_url: str | None = None
+    send_window_start: int = Field(default=9, ge=0, le=23, description="hour, Asia/Seoul")
+    send_window_end: int = Field(default=20, ge=1, le=24, description="hour, Asia/Seoul")
+    send_rate_per_second: float = Field(default=2.0, gt=0, description="per sender number")
+    twilio_account_sid: str | None = Field(
+        default=None, validation_alias=AliasChoices("TWILIO_ACCOUNT_SID")
+    )
+    twilio_auth_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("TWILIO_AUTH_TOKEN")
+    )
+    twilio_from_number: str | None = Field(
+        default=None, validation_alias=AliasChoices("TWILIO_FROM_NUMBER")
+    )
+    twilio_messaging_service_sid: str | None = Field(
+        default=None, validation_alias=AliasChoices("TWILIO_MESSAGING_SERVICE_SID")
+    )
+    # Where the Twilio SDK sends its requests; only tests point it elsewhere (a fake server).
+    twilio_api_base: str = "https://api.twilio.com"
+    # Twilio Messaging Service senders share the load: how many numbers send at once.
+    sender_count: int = Field(default=1, ge=1)
 
 
 @lru_cache(maxsize=1)

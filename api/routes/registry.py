@@ -79,9 +79,9 @@ def clinic_leaves(
     audit: AuditDep,
 ) -> Clinic:
     """End a clinic's participation after a date (its health centre, or the city)."""
+    policy.require_role(principal, "city", "health_center")
     clinic = registry.get_clinic(session, clinic_id)
     policy.check_clinic(principal, clinic)
-    policy.require_role(principal, "city", "health_center")
     registry.clinic_leaves(session, clinic_id=clinic_id, on=body.on)
     audit("clinic.leave", f"clinics/{clinic_id}")
     return present.clinic(clinic)
