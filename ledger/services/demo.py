@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import holidays
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
