@@ -16,6 +16,7 @@ from api.middleware import RequestLogMiddleware
 from api.routes import (
     access,
     earning,
+    messages,
     patients,
     registry,
     reports,
@@ -27,6 +28,7 @@ from api.schemas import problems
 from ledger.db import make_engine, make_session_factory
 from ledger.services.events import rule_book
 from ledger.settings import Settings, get_settings
+from notifications.calendar import SendingCalendar
 
 DESCRIPTION = """
 Mileage and incentive ledger of Seoul's hypertension and diabetes programme (건강관리 마일리지).
@@ -50,6 +52,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.engine = engine
     app.state.sessions = sessions
+    app.state.settings = settings
+    app.state.calendar = SendingCalendar(settings.send_window_start, settings.send_window_end)
+    app.state.public_url = settings.public_url or "http://127.0.0.1:8000"
     errors.install(app)
 
     @app.get("/healthz", tags=["health"])
@@ -71,7 +76,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    for module in (registry, patients, earning, spending, statements, settlements, reports, access):
+    routers = (registry, patients, earning, spending, statements, settlements, reports, messages)
+    for module in (*routers, access):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(IdempotencyMiddleware, sessions=sessions)

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy import Engine
@@ -18,7 +19,7 @@ from ledger.rules import RuleBook, rule_book_for
 from ledger.services import access
 from ledger.services.demo import database_is_empty, fill_demo
 from ledger.services.verify import verify
-from ledger.settings import get_settings
+from ledger.settings import Settings, get_settings
 
 DEMO_KEYS = Path("var") / "demo-keys.env"
 
@@ -41,8 +42,9 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Bring the schema up to date, then serve the API."""
+@click.option("--no-scheduler", is_flag=True, help="serve the API only (run `mileage worker`)")
+def serve(host: str, port: int, no_scheduler: bool) -> None:
+    """Bring the schema up to date, then serve the API and run the scheduler."""
     import uvicorn
 
     from api.app import create_app
@@ -50,23 +52,60 @@ def serve(host: str, port: int) -> None:
 
     configure_logging()
     load_rules()  # a malformed rule file stops the service here, naming file and field
-    app = create_app(get_settings())
+    settings = get_settings()
+    if settings.public_url is None:
+        settings = settings.model_copy(update={"public_url": f"http://{host}:{port}"})
     with database() as engine:
         upgrade(engine)
-    uvicorn.run(app, host=host, port=port, access_log=False, log_config=None)
+    app = create_app(settings)
+    scheduler = None if no_scheduler else _start_jobs(app.state.engine, settings)
+    try:
+        uvicorn.run(app, host=host, port=port, access_log=False, log_config=None)
+    finally:
+        if scheduler is not None:
+            scheduler[0].shutdown(wait=False)
+            scheduler[1].release()
 
 
-@main.group()
-def db() -> None:
-    """The database schema."""
+@main.command()
+def worker() -> None:
+    """Run the scheduler alone: texts, recalls, the nightly ledger check, settlement nudges."""
+    import time
 
+    from api.logs import configure_logging
 
-@db.command("upgrade")
-def db_upgrade() -> None:
-    """Apply every pending migration."""
+    configure_logging()
+    load_rules()
+    settings = get_settings()
     with database() as engine:
         upgrade(engine)
-        click.echo(f"schema is up to date on {engine.url.render_as_string(hide_password=True)}")
+        scheduler, lease = _start_jobs(engine, settings)
+        click.echo("scheduler running; Ctrl-C stops it")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            scheduler.shutdown(wait=False)
+            lease.release()
+
+
+def _start_jobs(engine: Engine, settings: Settings) -> tuple[Any, Any]:
+    from jobs.lease import Lease
+    from jobs.scheduler import start_background
+    from jobs.tasks import JobContext
+    from notifications.twilio import channel_from_settings
+
+    sessions = make_session_factory(engine)
+    callback = None
+    if settings.sms_transport == "twilio" and settings.public_url:
+        callback = f"{settings.public_url.rstrip('/')}/v1/webhooks/twilio/status"
+    context = JobContext(
+        sessions, channel_from_settings(settings), settings, status_callback=callback
+    )
+    lease = Lease(engine, sessions)
+    return start_background(context, lease), lease
 
 
 @main.command()

@@ -14,6 +14,7 @@ from api.errors import Unauthenticated
 from ledger import clock
 from ledger.db import session_scope
 from ledger.services.access import Principal, authenticate, record_audit
+from notifications.calendar import SendingCalendar
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -52,12 +53,28 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_today() -> dt.date:
+def get_now() -> dt.datetime:
+    """Now, in Seoul; tests replace it to play a week of texts."""
+    return clock.now()
+
+
+NowDep = Annotated[dt.datetime, Depends(get_now)]
+
+
+def get_today(now: NowDep) -> dt.date:
     """Today in Seoul; tests replace it to play a year."""
-    return clock.today()
+    return now.astimezone(clock.SEOUL).date()
 
 
 TodayDep = Annotated[dt.date, Depends(get_today)]
+
+
+def get_calendar(request: Request) -> SendingCalendar:
+    calendar: SendingCalendar = request.app.state.calendar
+    return calendar
+
+
+CalendarDep = Annotated[SendingCalendar, Depends(get_calendar)]
 
 
 class Auditor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api import policy, present
-from api.deps import AuditDep, PrincipalDep, SessionDep, TodayDep
+from api.deps import AuditDep, CalendarDep, NowDep, PrincipalDep, SessionDep, TodayDep
 from api.schemas import (
     AttendanceCreate,
     AttendanceRecorded,
@@ -17,6 +17,7 @@ from api.schemas import (
 )
 from ledger.programme import Readings
 from ledger.services import earning, registry
+from notifications import outbox
 
 router = APIRouter(prefix="/v1", tags=["earning"])
 
@@ -34,6 +35,8 @@ def record_visit(
     principal: PrincipalDep,
     audit: AuditDep,
     today: TodayDep,
+    now: NowDep,
+    calendar: CalendarDep,
 ) -> VisitRecorded:
     """Record a treatment visit (the patient's clinic) and book its awards."""
     patient = registry.get_patient(session, patient_id)
@@ -48,6 +51,14 @@ def record_visit(
         next_visit_on=body.next_visit_on,
         recorded_by=principal.label,
         today=today,
+    )
+    outbox.on_visit(
+        session,
+        patient=patient,
+        clinic_id=principal.clinic_id,
+        next_visit_on=body.next_visit_on,
+        now=now,
+        calendar=calendar,
     )
     audit("visit.create", f"patients/{patient_id}/visits/{recorded.id}", patient_id=patient_id)
     return VisitRecorded(

@@ -7,7 +7,7 @@ import datetime as dt
 from fastapi import APIRouter
 
 from api import policy, present
-from api.deps import AuditDep, PrincipalDep, SessionDep, TodayDep
+from api.deps import AuditDep, NowDep, PrincipalDep, SessionDep, TodayDep
 from api.schemas import (
     Patient,
     PatientCreate,
@@ -25,6 +25,7 @@ from ledger.services import registry
 from ledger.services.access import Principal
 from ledger.services.reading import balance
 from ledger.services.spending import may_spend_at
+from notifications import outbox
 
 router = APIRouter(prefix="/v1", tags=["registry"])
 
@@ -92,6 +93,7 @@ def update_patient(
     principal: PrincipalDep,
     audit: AuditDep,
     today: TodayDep,
+    now: NowDep,
 ) -> Patient:
     """Change consent, phone or conditions (the patient's clinic or health centre)."""
     patient = registry.get_patient(session, patient_id)
@@ -104,6 +106,8 @@ def update_patient(
         phone=body.phone,
         conditions=body.conditions,
     )
+    if body.sms_consent is False:
+        outbox.cancel_for_patient(session, patient_id, reason="consent withdrawn", now=now)
     audit("patient.update", f"patients/{patient.id}", patient_id=patient.id)
     return present.patient(patient, registry.summarise(session, patient, today=today))
 
@@ -167,6 +171,7 @@ def patient_leaves(
     principal: PrincipalDep,
     audit: AuditDep,
     today: TodayDep,
+    now: NowDep,
 ) -> Patient:
     """A patient leaves the programme (moved, withdrawn, deceased); the balance is forfeited."""
     patient = registry.get_patient(session, patient_id)
@@ -174,5 +179,6 @@ def patient_leaves(
     registry.leave_programme(
         session, patient_id=patient_id, status=body.status, on=body.on or today
     )
+    outbox.cancel_for_patient(session, patient_id, reason=f"left ({body.status})", now=now)
     audit("patient.leave", f"patients/{patient.id}", patient_id=patient.id)
     return present.patient(patient, registry.summarise(session, patient, today=today))

@@ -14,7 +14,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from api.deps import get_today
+from api.deps import get_now
+from ledger.clock import SEOUL
 from ledger.db import session_scope
 from ledger.services.access import create_key
 from ledger.settings import Settings
@@ -43,19 +44,21 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 
 @pytest.fixture(autouse=True)
-def clock(request: pytest.FixtureRequest) -> Iterator[Callable[[dt.date], None]]:
-    """Set the service's "today" (Asia/Seoul); 14 June 2024 unless a test moves it."""
+def clock(request: pytest.FixtureRequest) -> Iterator[Callable[[dt.date | dt.datetime], None]]:
+    """Set the service's clock: a day (noon in Seoul) or a moment; 14 June 2024 by default."""
     if "app" not in request.fixturenames:
-        yield lambda _day: None
+        yield lambda _moment: None
         return
     app: FastAPI = request.getfixturevalue("app")
 
-    def set_today(day: dt.date) -> None:
-        app.dependency_overrides[get_today] = lambda: day
+    def set_now(moment: dt.date | dt.datetime) -> None:
+        if not isinstance(moment, dt.datetime):
+            moment = dt.datetime.combine(moment, dt.time(12), SEOUL)
+        app.dependency_overrides[get_now] = lambda: moment
 
-    set_today(TODAY)
-    yield set_today
-    app.dependency_overrides.pop(get_today, None)
+    set_now(TODAY)
+    yield set_now
+    app.dependency_overrides.pop(get_now, None)
 
 
 KeyMaker = Callable[..., dict[str, str]]

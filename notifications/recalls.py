@@ -1,0 +1,195 @@
+"""Recalls for patients overdue for follow-up, and the messaging reports.
+
+A patient is overdue 3 days after a booked follow-up they missed, or 35 days after their
+last visit (or enrolment) when nothing was booked. They are recalled then, and at most twice
+more, 14 days apart; then not again until they next visit. A patient with no visit for 365
+days is lost to follow-up: counted in reports, no longer recalled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ledger.clock import SEOUL
+from ledger.models import District, Message, Patient, Visit
+from notifications.calendar import SendingCalendar
+from notifications.outbox import queue_recall
+
+__all__ = ["Overdue", "district_message_report", "overdue_patients", "scan_recalls"]
+
+MISSED_GRACE = dt.timedelta(days=3)
+UNBOOKED_GAP = dt.timedelta(days=35)
+RECALL_INTERVAL = dt.timedelta(days=14)
+MAX_RECALLS = 3
+LOST_AFTER = dt.timedelta(days=365)
+CAME_BACK_WITHIN = dt.timedelta(days=15)
+
+
+@dataclass(frozen=True)
+class Overdue:
+    patient: Patient
+    last_visit: dt.date | None
+    due: dt.date | None  # the next recall's due date; None when no more are owed
+    sequence: int
+    lost: bool
+
+
+def _last_visits(
+    session: Session, district: str | None
+) -> dict[str, tuple[dt.date, dt.date | None]]:
+    """Each patient's latest visit date and the follow-up booked at it."""
+    latest = (
+        select(Visit.patient_id, func.max(Visit.visited_on).label("day"))
+        .group_by(Visit.patient_id)
+        .subquery()
+    )
+    query = select(Visit.patient_id, Visit.visited_on, func.max(Visit.next_visit_on)).join(
+        latest, (latest.c.patient_id == Visit.patient_id) & (latest.c.day == Visit.visited_on)
+    )
+    if district is not None:
+        query = query.join(Patient, Patient.id == Visit.patient_id).where(
+            Patient.district == district
+        )
+    query = query.group_by(Visit.patient_id, Visit.visited_on)
+    return {pid: (day, booked) for pid, day, booked in session.execute(query)}
+
+
+def _recalls_since(session: Session, district: str | None) -> dict[str, list[dt.date]]:
+    query = select(Message.patient_id, Message.due_date).where(
+        Message.kind == "recall", Message.status != "cancelled"
+    )
+    if district is not None:
+        query = query.where(Message.district == district)
+    found: dict[str, list[dt.date]] = {}
+    for pid, due in session.execute(query.order_by(Message.due_date)):
+        found.setdefault(pid, []).append(due)
+    return found
+
+
+def overdue_patients(
+    session: Session, *, today: dt.date, district: str | None = None
+) -> Iterator[Overdue]:
+    """Every active patient who is overdue today, with the recall they are owed, if any."""
+    visits = _last_visits(session, district)
+    recalls = _recalls_since(session, district)
+    participating = set(
+        session.execute(select(District.code).where(District.participating.is_(True))).scalars()
+    )
+    query = select(Patient).where(Patient.status == "active").order_by(Patient.id)
+    if district is not None:
+        query = query.where(Patient.district == district)
+    for patient in session.execute(query).scalars():
+        if patient.district not in participating:
+            continue
+        last, booked = visits.get(patient.id, (None, None))
+        base = last or patient.enrolled_on
+        if today - base > LOST_AFTER:
+            yield Overdue(patient, last, None, 0, lost=True)
+            continue
+        first_due = booked + MISSED_GRACE if booked else base + UNBOOKED_GAP
+        if first_due > today:
+            continue
+        sent = [d for d in recalls.get(patient.id, []) if d > base]
+        if len(sent) >= MAX_RECALLS:
+            yield Overdue(patient, last, None, len(sent), lost=False)
+            continue
+        due = sent[-1] + RECALL_INTERVAL if sent else first_due
+        yield Overdue(patient, last, due if due <= today else None, len(sent) + 1, lost=False)
+
+
+def scan_recalls(
+    session: Session, *, today: dt.date, now: dt.datetime, calendar: SendingCalendar
+) -> int:
+    """Queue every recall owed today (idempotent: one per patient and due date)."""
+    queued = 0
+    for overdue in overdue_patients(session, today=today):
+        if overdue.due is None or overdue.lost:
+            continue
+        message = queue_recall(
+            session,
+            patient=overdue.patient,
+            clinic_id=overdue.patient.clinic_id,
+            due=overdue.due,
+            sequence=overdue.sequence,
+            now=now,
+            calendar=calendar,
+        )
+        queued += message is not None
+    return queued
+
+
+@dataclass(frozen=True)
+class MessageReport:
+    district: str
+    sent: int
+    delivered: int
+    failed: int
+    suppressed: int
+    cancelled: int
+    queued: int
+    overdue: int
+    lost_to_follow_up: int
+    recalled: int
+    came_back: int
+
+
+def district_message_report(
+    session: Session, *, district: str, start: dt.date, end: dt.date, today: dt.date
+) -> MessageReport:
+    """Texts by outcome in a period, patients overdue today, and who came back after a recall.
+
+    ``came_back`` counts recalled patients (a recall sent in the period) with a visit within
+    15 days after it.
+    """
+    counts = dict(
+        session.execute(
+            select(Message.status, func.count())
+            .where(
+                Message.district == district,
+                Message.not_before >= dt.datetime.combine(start, dt.time(), tzinfo=SEOUL),
+                Message.not_before
+                < dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=SEOUL),
+            )
+            .group_by(Message.status)
+        ).all()
+    )
+    overdue = list(overdue_patients(session, today=today, district=district))
+    recalls = session.execute(
+        select(Message.patient_id, Message.sent_at).where(
+            Message.district == district,
+            Message.kind == "recall",
+            Message.sent_at.is_not(None),
+        )
+    ).all()
+    came_back = 0
+    recalled: set[str] = set()
+    for patient_id, sent_at in recalls:
+        if sent_at is None or not start <= sent_at.date() <= end:
+            continue
+        recalled.add(patient_id)
+        returned = session.execute(
+            select(func.count()).where(
+                Visit.patient_id == patient_id,
+                Visit.visited_on >= sent_at.date(),
+                Visit.visited_on <= sent_at.date() + CAME_BACK_WITHIN,
+            )
+        ).scalar_one()
+        came_back += returned > 0
+    return MessageReport(
+        district=district,
+        sent=counts.get("sent", 0) + counts.get("delivered", 0) + counts.get("failed", 0),
+        delivered=counts.get("delivered", 0),
+        failed=counts.get("failed", 0),
+        suppressed=counts.get("suppressed", 0),
+        cancelled=counts.get("cancelled", 0),
+        queued=counts.get("queued", 0) + counts.get("sending", 0),
+        overdue=sum(1 for o in overdue if not o.lost),
+        lost_to_follow_up=sum(1 for o in overdue if o.lost),
+        recalled=len(recalled),
+        came_back=came_back,
+    )

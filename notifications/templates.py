@@ -1,0 +1,98 @@
+"""Korean texts for reminders and recalls, in what Korean carriers accept.
+
+Every character must be in KS X 1001 (EUC-KR's 2-byte set, 2,350 Hangul syllables) or be
+printable ASCII; no emoji. Python's ``euc_kr`` codec also encodes the other 8,822 Hangul
+syllables, as 8-byte sequences, so a successful encode proves nothing: each character is
+checked for exactly 2 bytes. A name with a character outside the set is left out (the text
+greets without it), never mangled. The whole text, with the carrier's ``[Web발신]`` line,
+fits in 90 bytes: longer forms give way to shorter ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections.abc import Iterator
+
+__all__ = [
+    "CARRIER_PREFIX",
+    "MAX_BYTES",
+    "encodable",
+    "render_recall",
+    "render_reminder",
+    "sms_bytes",
+]
+
+CARRIER_PREFIX = "[Web발신]\n"
+MAX_BYTES = 90
+WEEKDAYS = "월화수목금토일"
+
+
+def _char_ok(ch: str) -> bool:
+    if " " <= ch <= "~":
+        return True
+    try:
+        return len(ch.encode("euc_kr")) == 2
+    except UnicodeEncodeError:
+        return False
+
+
+def encodable(text: str) -> bool:
+    """Whether every character of ``text`` is printable ASCII or in KS X 1001."""
+    return all(_char_ok(ch) for ch in text)
+
+
+def sms_bytes(text: str) -> int:
+    """The text's length on the wire, with the carrier's prefix, in EUC-KR bytes."""
+    return len((CARRIER_PREFIX + text).encode("euc_kr"))
+
+
+def _clean(value: str, limit: int) -> str | None:
+    """A name as it may appear in a text: trimmed, one line, short, encodable; else None."""
+    value = unicodedata.normalize("NFC", " ".join(value.split()))
+    if not value or len(value) > limit or not encodable(value):
+        return None
+    return value
+
+
+def _day(day: dt.date) -> str:
+    return f"{day.month}월 {day.day}일({WEEKDAYS[day.weekday()]})"
+
+
+def _first_fitting(candidates: Iterator[str]) -> str:
+    last = ""
+    for text in candidates:
+        last = text
+        if sms_bytes(text) <= MAX_BYTES:
+            return text
+    raise ValueError(f"no form of the text fits in {MAX_BYTES} bytes: {last!r}")
+
+
+def render_reminder(*, name: str, clinic: str, follow_up: dt.date, balance: int) -> str:
+    """A reminder of a booked follow-up visit, sent the last sending day before it."""
+    who, where = _clean(name, 10), _clean(clinic, 20)
+
+    def forms() -> Iterator[str]:
+        greet = f"{who}님, " if who else "안녕하세요. "
+        place = f"{where} " if where else ""
+        for g in (greet, "안녕하세요. ", ""):
+            for p in (place, ""):
+                yield f"{g}{p}진료 예약일은 {_day(follow_up)}입니다. 건강마일리지 {balance:,}점"
+                yield f"{g}{p}진료 예약일은 {_day(follow_up)}입니다."
+
+    return _first_fitting(forms())
+
+
+def render_recall(*, name: str, clinic: str, balance: int) -> str:
+    """A recall for a patient overdue for follow-up."""
+    who, where = _clean(name, 10), _clean(clinic, 20)
+
+    def forms() -> Iterator[str]:
+        greet = f"{who}님, " if who else "안녕하세요. "
+        place = f"{where}에서 " if where else ""
+        for g in (greet, "안녕하세요. ", ""):
+            for p in (place, ""):
+                yield f"{g}{p}혈압·당뇨 정기 진료를 받으실 때입니다. 건강마일리지 {balance:,}점"
+                yield f"{g}{p}혈압·당뇨 정기 진료를 받으실 때입니다."
+
+    return _first_fitting(forms())
