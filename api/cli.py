@@ -12,6 +12,7 @@ import click
 from sqlalchemy import Engine
 
 from api.cli_import import import_group
+from ledger import clock
 from ledger.db import make_engine, make_session_factory, session_scope
 from ledger.errors import LedgerError, RuleSetError
 from ledger.migrate import upgrade
@@ -20,6 +21,8 @@ from ledger.services import access
 from ledger.services.demo import database_is_empty, fill_demo
 from ledger.services.verify import verify
 from ledger.settings import Settings, get_settings
+from notifications.calendar import SendingCalendar
+from notifications.recalls import prime_outbox
 
 DEMO_KEYS = Path("var") / "demo-keys.env"
 
@@ -140,6 +143,12 @@ def demo(patients: int, keep_existing: bool, keys_file: str) -> None:
             raise click.ClickException(message)
         with click.progressbar(length=patients, label="demo patients", file=sys.stderr) as bar:
             result = fill_demo(sessions, patients=patients, progress=bar.update)
+        settings = get_settings()
+        calendar = SendingCalendar(settings.send_window_start, settings.send_window_end)
+        with session_scope(sessions) as session:
+            reminders, recalls = prime_outbox(
+                session, today=clock.today(), now=clock.now(), calendar=calendar
+            )
     path = Path(keys_file)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
@@ -155,6 +164,7 @@ def demo(patients: int, keep_existing: bool, keys_file: str) -> None:
         f"demo district 강동구 (11740): {result.clinics} clinics, {result.patients} patients, "
         f"{result.visits} visits, {result.attendances} education attendances"
     )
+    click.echo(f"texts queued: {reminders} reminders of booked visits, {recalls} recalls")
     click.echo(f"API keys for the city, 강동구보건소 and a clinic are in {path} (shell variables)")
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ledger.clock import SEOUL
 from ledger.models import District, Message, Patient, Visit
 from notifications.calendar import SendingCalendar
-from notifications.outbox import queue_recall
+from notifications.outbox import queue_recall, queue_reminder
 
 __all__ = ["Overdue", "district_message_report", "overdue_patients", "scan_recalls"]
 
@@ -193,3 +193,25 @@ def district_message_report(
         recalled=len(recalled),
         came_back=came_back,
     )
+
+
+def prime_outbox(
+    session: Session, *, today: dt.date, now: dt.datetime, calendar: SendingCalendar
+) -> tuple[int, int]:
+    """After visits entered in bulk (a demo, a history import): queue each patient's
+    reminder for their latest booked follow-up still ahead, and today's recalls."""
+    reminders = 0
+    visits = _last_visits(session, None)
+    for patient in session.execute(select(Patient).where(Patient.status == "active")).scalars():
+        _, booked = visits.get(patient.id, (None, None))
+        if booked is not None and booked > today:
+            message = queue_reminder(
+                session,
+                patient=patient,
+                clinic_id=patient.clinic_id,
+                follow_up=booked,
+                now=now,
+                calendar=calendar,
+            )
+            reminders += message is not None
+    return reminders, scan_recalls(session, today=today, now=now, calendar=calendar)
