@@ -68,31 +68,29 @@ def _first_fitting(candidates: Iterator[str]) -> str:
     raise ValueError(f"no form of the text fits in {MAX_BYTES} bytes: {last!r}")
 
 
+def _compose(name: str, clinic: str, *, place: str, message: str, balance: int) -> str:
+    """The longest form that fits: greeting by name, the clinic, the message, the balance;
+    the balance, then the clinic, then the name give way when the text is too long."""
+    who, where = _clean(name, 10), _clean(clinic, 20)
+    greetings = (f"{who}님, " if who else "안녕하세요. ", "안녕하세요. ", "")
+    places = (f"{where}{place}" if where else "", "")
+    tails = (f" 건강마일리지 {balance:,}점", "")
+    return _first_fitting(f"{g}{p}{message}{t}" for g in greetings for p in places for t in tails)
+
+
 def render_reminder(*, name: str, clinic: str, follow_up: dt.date, balance: int) -> str:
     """A reminder of a booked follow-up visit, sent the last sending day before it."""
-    who, where = _clean(name, 10), _clean(clinic, 20)
-
-    def forms() -> Iterator[str]:
-        greet = f"{who}님, " if who else "안녕하세요. "
-        place = f"{where} " if where else ""
-        for g in (greet, "안녕하세요. ", ""):
-            for p in (place, ""):
-                yield f"{g}{p}진료 예약일은 {_day(follow_up)}입니다. 건강마일리지 {balance:,}점"
-                yield f"{g}{p}진료 예약일은 {_day(follow_up)}입니다."
-
-    return _first_fitting(forms())
+    return _compose(
+        name, clinic, place=" ", message=f"진료 예약일은 {_day(follow_up)}입니다.", balance=balance
+    )
 
 
 def render_recall(*, name: str, clinic: str, balance: int) -> str:
     """A recall for a patient overdue for follow-up."""
-    who, where = _clean(name, 10), _clean(clinic, 20)
-
-    def forms() -> Iterator[str]:
-        greet = f"{who}님, " if who else "안녕하세요. "
-        place = f"{where}에서 " if where else ""
-        for g in (greet, "안녕하세요. ", ""):
-            for p in (place, ""):
-                yield f"{g}{p}혈압·당뇨 정기 진료를 받으실 때입니다. 건강마일리지 {balance:,}점"
-                yield f"{g}{p}혈압·당뇨 정기 진료를 받으실 때입니다."
-
-    return _first_fitting(forms())
+    return _compose(
+        name,
+        clinic,
+        place="에서 ",
+        message="혈압·당뇨 정기 진료를 받으실 때입니다.",
+        balance=balance,
+    )
