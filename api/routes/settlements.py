@@ -43,6 +43,8 @@ EXPORTS: dict[int | str, dict[str, Any]] = {
 
 
 def _visible(session: SessionDep, principal: Principal, settlement_id: str) -> SettlementRow:
+    """A settlement the caller's role may read (city, health centre) and that it can see."""
+    policy.require_role(principal, "city", "health_center")
     found = settlement.get_settlement(session, settlement_id)
     if not policy.sees_district(principal, found.district):
         raise NotFound(f"no settlement {settlement_id!r}")
@@ -176,8 +178,8 @@ def close_settlement(
     today: TodayDep,
 ) -> Settlement:
     """Close the quarter for good and book the payouts; closing again changes nothing."""
-    row = _visible(session, principal, settlement_id)
     policy.require_role(principal, "health_center")
+    row = _visible(session, principal, settlement_id)
     settlement.close_settlement(session, row.id, closed_by=principal.label, today=today)
     audit("settlement.close", f"settlements/{row.id}")
     return _shown(session, row)
@@ -196,8 +198,8 @@ def record_payment(
     audit: AuditDep,
 ) -> Settlement:
     """Record a clinic's payout as paid (date, bank reference): payable becomes paid."""
-    row = _visible(session, principal, settlement_id)
     policy.require_role(principal, "health_center")
+    row = _visible(session, principal, settlement_id)
     settlement.record_payment(
         session, row.id, clinic_id=body.clinic_id, paid_on=body.paid_on, reference=body.reference
     )

@@ -80,6 +80,7 @@ NEW_PERSON = {
 P_PERSON = {"name": "{patient_name}", "birth_date": "1956-09-30", "phone": "{patient_phone}"}
 Q_PERSON = {"name": "{patient_b_name}", "birth_date": "1956-09-30", "phone": "{patient_b_phone}"}
 EDUCATION = {"held_on": EARLIER, "condition": "hypertension", "title": "혈압 교실"}
+SPEND = {"amount": 3_000, "purpose": "treatment", "spent_on": EARLIER}
 OWN_CLINIC_KEY = {"role": "clinic", "label": "new clinic key", "clinic_id": "{clinic_x}"}
 
 # fmt: off
@@ -160,6 +161,33 @@ MATRIX: list[Row] = [
          hidden="fresh_clinic",
          city=200, hc_a=200, hc_b=404, clinic_x=403, clinic_y=403, clinic_z=403),
     *who("POST", "/v1/clinics/{clinic_x}/leaving", {"on": "2024-12-31"}, clinic_x=403),
+    # ---- spending: a clinic where the patient may spend (their district, by the rules)
+    *who("POST", "/v1/patients/{fresh_patient}/redemptions", SPEND, hidden="fresh_patient",
+         city=403, hc_a=403, hc_b=403, clinic_x=201, clinic_y=201, clinic_z=422),
+    # a clinic voids its own entry while its quarter is open
+    *who("POST", "/v1/transactions/{fresh_transaction}/void", {"reason": "잘못 입력"},
+         hidden="fresh_transaction",
+         city=403, hc_a=403, hc_b=403, clinic_x=201, clinic_y=404, clinic_z=404),
+    # ---- settlement: the district's health centre settles; the city reads
+    *who("POST", "/v1/settlements", {"district": A, "year": 2024, "quarter": 1},
+         city=403, hc_a=201, hc_b=403, clinic_x=403),
+    *who("GET", "/v1/settlements/{settlement_a}", hidden="settlement_a",
+         city=200, hc_a=200, hc_b=404, clinic_x=403, clinic_z=403),
+    *who("POST", "/v1/settlements/{settlement_a}/close", hidden="settlement_a",
+         city=403, hc_a=200, hc_b=404, clinic_x=403),
+    # ---- reports: a health centre its own district, the city all
+    *who("GET", "/v1/reports/districts?year=2024",
+         city=200, hc_a=200, hc_b=200, clinic_x=403, clinic_z=403),
+    *who("GET", f"/v1/reports/clinics?year=2024&district={A}",
+         city=200, hc_a=200, hc_b=403, clinic_x=403),
+    *who("GET", "/v1/reports/annual?through=2024", city=200, hc_a=403, clinic_x=403),
+    # ---- messages
+    *who("GET", "/v1/patients/{patient}/messages", hidden="patient",
+         city=200, hc_a=200, hc_b=404, clinic_x=200, clinic_y=404, clinic_z=404),
+    *who("PUT", f"/v1/districts/{A}/messaging", {"paused": False, "reason": ""},
+         city=200, hc_a=200, hc_b=403, clinic_x=403, clinic_z=403),
+    *who("GET", f"/v1/reports/messages?district={A}&start=2024-06-01&end=2024-06-14",
+         city=200, hc_a=200, hc_b=403, clinic_x=403),
 ]
 # fmt: on
 
@@ -191,7 +219,13 @@ def missing(placeholder: str) -> str:
         return str(random.randint(10**12, 10**13))
     if placeholder.endswith("_name"):
         return f"없는사람{uuid.uuid4().hex[:8]}"
-    prefix = {"patient": "pat", "session": "edu", "clinic": "cln", "key": "key"}
+    prefix = {
+        "patient": "pat",
+        "settlement": "stl",
+        "session": "edu",
+        "clinic": "cln",
+        "key": "key",
+    }
     kind = next(k for k in prefix if k in placeholder)
     return new_id(prefix[kind])
 
@@ -293,6 +327,12 @@ def world(app: FastAPI, client: TestClient, city: dict[str, str], key_for: Any) 
         assert created.status_code == 201, created.text
         fixed[name] = created.json()["id"]
 
+    draft = client.post(
+        "/v1/settlements", headers=headers[HC_A], json={"district": A, "year": 2024, "quarter": 1}
+    )
+    assert draft.status_code == 201, draft.text
+    fixed["settlement_a"] = draft.json()["id"]
+
     revoked = key_for("clinic", clinic_id=x.id)
     gone = client.post(f"/v1/keys/{key_id(revoked)}/revocation", headers=city)
     assert gone.status_code == 200, gone.text
@@ -326,7 +366,12 @@ def test_scope(world: World, row: Row) -> None:
     if row.expected >= 400:
         assert response.headers["content-type"].startswith("application/problem+json")
         problem = response.json()
-        expected_code = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}
+        expected_code = {
+            401: "unauthenticated",
+            403: "forbidden",
+            404: "not_found",
+            422: "out_of_district",
+        }
         assert problem["code"] == expected_code[row.expected], problem
         assert problem["status"] == row.expected
     if row.expected == 404:
