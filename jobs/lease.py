@@ -52,7 +52,9 @@ class Lease:
     def release(self) -> None:
         with self._guard:
             if self._connection is not None:
-                self._connection.close()  # closing the session frees the advisory lock
+                # The pool keeps the connection (and its session's lock) open: unlock first.
+                self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+                self._connection.close()
                 self._connection = None
                 return
             if self.engine.dialect.name == "postgresql":

@@ -386,7 +386,13 @@ def _claim(
             claimed.append(
                 _Claimed(
                     row.id,
-                    Outgoing(row.id, row.phone, body, redacted, status_callback),
+                    Outgoing(
+                        row.id,
+                        row.phone,
+                        body,
+                        redacted,
+                        f"{status_callback}?m={row.id}" if status_callback else None,
+                    ),
                     row.attempts + 1,
                     row.not_before,
                 )
@@ -426,17 +432,20 @@ def _record(
     done: Dispatched,
 ) -> None:
     """Write down what the channel said for each text of the batch, in one UPDATE."""
-    still_sending = set(
+    current = dict(
         session.execute(
-            select(MESSAGES.c.id).where(
-                MESSAGES.c.id.in_([item.message_id for item, *_ in results]),
-                MESSAGES.c.status == "sending",
+            select(MESSAGES.c.id, MESSAGES.c.status).where(
+                MESSAGES.c.id.in_([item.message_id for item, *_ in results])
             )
-        ).scalars()
+        ).all()
     )
     changes: list[dict[str, Any]] = []
     for item, _name, moment, outcome in results:
-        if item.message_id not in still_sending:
+        now_status = current.get(item.message_id)
+        # A delivery report can arrive before the batch is written down: it already moved
+        # the text on, so only its sid and time are added here.
+        early_report = now_status in ("delivered", "failed") and isinstance(outcome, Sent)
+        if now_status != "sending" and not early_report:
             continue
         values: dict[str, Any] = {
             "status": "sending",
@@ -450,7 +459,7 @@ def _record(
         }
         if isinstance(outcome, Sent):
             values |= {
-                "status": "sent",
+                "status": now_status if early_report else "sent",
                 "provider_sid": outcome.sid,
                 "sender": outcome.sender,
                 "sent_at": moment,
@@ -528,12 +537,26 @@ def reconcile(
 
 
 def record_status(
-    session: Session, *, sid: str, status: str, error_code: int | None, now: dt.datetime
+    session: Session,
+    *,
+    sid: str,
+    status: str,
+    error_code: int | None,
+    now: dt.datetime,
+    message_id: str | None = None,
 ) -> Message | None:
-    """A delivery report: delivered, or failed/undelivered with the carrier's error code."""
-    message = session.execute(select(Message).where(Message.provider_sid == sid)).scalar()
+    """A delivery report: delivered, or failed/undelivered with the carrier's error code.
+
+    The report names our message id (in its callback URL) when it can: it may arrive before
+    the channel's sid is written down.
+    """
+    message = session.get(Message, message_id) if message_id else None
+    if message is None:
+        message = session.execute(select(Message).where(Message.provider_sid == sid)).scalar()
     if message is None:
         return None
+    if message.provider_sid is None and sid:
+        message.provider_sid = sid
     mapped = {
         "delivered": "delivered",
         "failed": "failed",

@@ -59,15 +59,18 @@ def _last_visits(
     return {pid: (day, booked) for pid, day, booked in session.execute(query)}
 
 
-def _recalls_since(session: Session, district: str | None) -> dict[str, list[dt.date]]:
-    query = select(Message.patient_id, Message.due_date).where(
+def _recalls_since(
+    session: Session, district: str | None
+) -> dict[str, list[tuple[dt.date, dt.date]]]:
+    """Each patient's recalls: (the day it fell due, the day it was queued)."""
+    query = select(Message.patient_id, Message.due_date, Message.created_at).where(
         Message.kind == "recall", Message.status != "cancelled"
     )
     if district is not None:
         query = query.where(Message.district == district)
-    found: dict[str, list[dt.date]] = {}
-    for pid, due in session.execute(query.order_by(Message.due_date)):
-        found.setdefault(pid, []).append(due)
+    found: dict[str, list[tuple[dt.date, dt.date]]] = {}
+    for pid, due, created in session.execute(query.order_by(Message.due_date)):
+        found.setdefault(pid, []).append((due, created.astimezone(SEOUL).date()))
     return found
 
 
@@ -94,11 +97,13 @@ def overdue_patients(
         first_due = booked + MISSED_GRACE if booked else base + UNBOOKED_GAP
         if first_due > today:
             continue
-        sent = [d for d in recalls.get(patient.id, []) if d > base]
+        sent = [r for r in recalls.get(patient.id, []) if r[0] > base]
         if len(sent) >= MAX_RECALLS:
             yield Overdue(patient, last, None, len(sent), lost=False)
             continue
-        due = sent[-1] + RECALL_INTERVAL if sent else first_due
+        # 14 days after the previous recall went out: a patient found overdue late (a new
+        # district, a scheduler that was down) is not recalled again the next morning.
+        due = max(sent[-1]) + RECALL_INTERVAL if sent else first_due
         yield Overdue(patient, last, due if due <= today else None, len(sent) + 1, lost=False)
 
 

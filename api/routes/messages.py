@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -199,7 +200,10 @@ async def twilio_status(request: Request, now: NowDep) -> JSONResponse:
     """Twilio's delivery report, signed with X-Twilio-Signature (checked against the
     service's public URL)."""
     settings = request.app.state.settings
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    # Twilio posts a form; read it without a multipart parser (it is never multipart).
+    form = dict(
+        parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+    )
     token = settings.twilio_auth_token
     query = f"?{request.url.query}" if request.url.query else ""
     url = f"{request.app.state.public_url.rstrip('/')}{request.url.path}{query}"
@@ -216,6 +220,7 @@ async def twilio_status(request: Request, now: NowDep) -> JSONResponse:
     with request.app.state.sessions() as session:
         outbox.record_status(
             session,
+            message_id=request.query_params.get("m"),
             sid=form.get("MessageSid", ""),
             status=form.get("MessageStatus", ""),
             error_code=int(error) if error and error.isdigit() else None,
