@@ -25,6 +25,28 @@ from ledger.migrate import upgrade
 from tests.pgcluster import running_cluster
 
 ENGINES = ["sqlite", "postgresql"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "engine(name): a test of one engine's own mechanism, run on that engine only"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked ``engine("postgresql")`` exists for that engine only: its other
+    engine's variant is not collected (deselected, not skipped)."""
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("engine")
+        callspec = getattr(item, "callspec", None)
+        param = callspec.params.get("database_url") if callspec else None
+        (drop if marker and param and param != marker.args[0] else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 _counter = itertools.count()
 
 

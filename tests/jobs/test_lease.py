@@ -97,11 +97,6 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
     return condition()
 
 
-def only_on(engine: Engine, dialect: str) -> None:
-    if engine.dialect.name != dialect:
-        pytest.skip(f"a {dialect} lease only")
-
-
 # -- both engines -------------------------------------------------------------------------
 
 
@@ -149,10 +144,10 @@ def test_a_release_of_a_lease_not_held_takes_nothing_from_the_leader(
 # -- SQLite: the heartbeat row ------------------------------------------------------------
 
 
+@pytest.mark.engine("sqlite")
 def test_sqlite_a_lease_not_renewed_for_its_ttl_is_taken_over(
     engine: Engine, new_lease: Leases
 ) -> None:
-    only_on(engine, "sqlite")
     first, second = new_lease(), new_lease()
     assert first.held(now=T0) is True
     assert second.held(now=T0 + TTL - dt.timedelta(seconds=1)) is False
@@ -164,10 +159,10 @@ def test_sqlite_a_lease_not_renewed_for_its_ttl_is_taken_over(
     assert first.held(now=T0 + 2 * TTL + dt.timedelta(seconds=1)) is False
 
 
+@pytest.mark.engine("sqlite")
 def test_sqlite_renewing_pushes_the_expiry_on(
     engine: Engine, sessions: sessionmaker[Session], new_lease: Leases
 ) -> None:
-    only_on(engine, "sqlite")
     first, second = new_lease(), new_lease()
     for minutes in range(5):  # renewed every minute, within the 90 s ttl
         assert first.held(now=T0 + dt.timedelta(minutes=minutes)) is True
@@ -178,10 +173,10 @@ def test_sqlite_renewing_pushes_the_expiry_on(
         assert (row.holder, row.expires_at) == (first.holder, T0 + dt.timedelta(minutes=4) + TTL)
 
 
+@pytest.mark.engine("sqlite")
 def test_sqlite_a_release_deletes_the_row(
     engine: Engine, sessions: sessionmaker[Session], new_lease: Leases
 ) -> None:
-    only_on(engine, "sqlite")
     lease = new_lease()
     assert lease.held(now=T0) is True
     lease.release()
@@ -192,32 +187,32 @@ def test_sqlite_a_release_deletes_the_row(
 # -- PostgreSQL: the advisory lock --------------------------------------------------------
 
 
+@pytest.mark.engine("postgresql")
 def test_postgresql_the_lock_is_held_by_one_session_exactly(
     engine: Engine, new_lease: Leases
 ) -> None:
-    only_on(engine, "postgresql")
     first, second = new_lease(), new_lease()
     assert advisory_holders(engine) == 0
     assert first.held() and not second.held()
     assert advisory_holders(engine) == 1
 
 
+@pytest.mark.engine("postgresql")
 def test_postgresql_a_release_frees_the_lock_in_the_database(
     engine: Engine, new_lease: Leases
 ) -> None:
     """``release()`` must free the lock itself, not hand its connection back to the pool
     still holding it: a pooled connection lives on, and so would a session-level lock."""
-    only_on(engine, "postgresql")
     lease = new_lease()
     assert lease.held() is True
     lease.release()
     assert wait_until(lambda: advisory_holders(engine) == 0, timeout=3)
 
 
+@pytest.mark.engine("postgresql")
 def test_postgresql_a_dead_leaders_connection_frees_the_lock_for_the_other(
     engine: Engine, new_lease: Leases
 ) -> None:
-    only_on(engine, "postgresql")
     leader, other = new_lease(), new_lease()
     assert leader.held() is True
     assert other.held() is False
@@ -228,10 +223,10 @@ def test_postgresql_a_dead_leaders_connection_frees_the_lock_for_the_other(
     assert advisory_holders(engine) == 1
 
 
+@pytest.mark.engine("postgresql")
 def test_postgresql_a_leader_whose_session_was_ended_sees_it_and_does_not_lead_twice(
     engine: Engine, new_lease: Leases
 ) -> None:
-    only_on(engine, "postgresql")
     leader, other = new_lease(), new_lease()
     assert leader.held() is True
     pid = leader._connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
@@ -252,10 +247,10 @@ def hold_and_wait(url: str, held: Any) -> None:
     time.sleep(60)
 
 
+@pytest.mark.engine("postgresql")
 def test_postgresql_a_killed_leader_process_frees_the_lock_at_once(
     engine: Engine, database_url: str, new_lease: Leases
 ) -> None:
-    only_on(engine, "postgresql")
     context = multiprocessing.get_context("spawn")
     held = context.Queue()
     process = context.Process(target=hold_and_wait, args=(database_url, held))
