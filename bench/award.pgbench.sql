@@ -8,25 +8,17 @@
 -- constraint). Each executemany is one pipeline, as psycopg 3 sends it. Run with
 -- --protocol=prepared, as psycopg prepares a statement from its 5th use on a
 -- connection.
+-- Round trips per award: 11 (the service, libpq trace), 11 (the pgbench script).
 \set pid random(2, 1001)
 /* pool pre-ping, an empty query */ ;
 BEGIN;
-SELECT accounts.id, accounts.code, accounts.type, accounts.normal_side, accounts.district, accounts.shards, accounts.created_at 
-	FROM accounts 
-	WHERE accounts.id IN ('1'::BIGINT, :pid::BIGINT);
 SELECT nextval('transactions_id_seq') \gset
 \set tx :nextval
 \set shard :tx % 16
-SELECT balances.account_id, balances.balance 
-	FROM balances 
-	WHERE (balances.account_id, balances.shard) IN (('1', :shard), (:pid, '0')) ORDER BY balances.account_id, balances.shard FOR UPDATE;
-\startpipeline
-INSERT INTO limit_counters (account_id, key, amount, count) VALUES (:pid::BIGINT, '2024/annual'::VARCHAR, '0'::BIGINT, '0'::INTEGER) ON CONFLICT DO NOTHING;
-INSERT INTO limit_counters (account_id, key, amount, count) VALUES (:pid::BIGINT, ('2024/visit/p'::text || :tx)::VARCHAR, '0'::BIGINT, '0'::INTEGER) ON CONFLICT DO NOTHING;
-\endpipeline
-SELECT limit_counters.account_id, limit_counters.key, limit_counters.amount, limit_counters.count 
-	FROM limit_counters 
-	WHERE (limit_counters.account_id, limit_counters.key) IN ((:pid, '2024/annual'), (:pid, ('2024/visit/p'::text || :tx))) ORDER BY limit_counters.account_id, limit_counters.key FOR UPDATE;
+SELECT accounts.id, accounts.code, accounts.type, accounts.district, accounts.shards, balances.balance 
+	FROM balances JOIN accounts ON accounts.id = balances.account_id 
+	WHERE accounts.id IN ('1'::BIGINT, :pid::BIGINT) AND balances.shard = :tx::BIGINT % accounts.shards ORDER BY balances.account_id, balances.shard FOR UPDATE OF balances;
+INSERT INTO limit_counters (account_id, key, amount, count) VALUES (:pid::BIGINT, '2024/annual'::VARCHAR, '0'::BIGINT, '0'::INTEGER), (:pid::BIGINT, ('2024/visit/p'::text || :tx)::VARCHAR, '0'::BIGINT, '0'::INTEGER) ON CONFLICT (account_id, key) DO UPDATE SET amount = limit_counters.amount RETURNING limit_counters.account_id, limit_counters.key, limit_counters.amount, limit_counters.count;
 \startpipeline
 INSERT INTO entries (transaction_id, account_id, amount) VALUES (:tx::BIGINT, '1'::BIGINT, '5000'::BIGINT);
 INSERT INTO entries (transaction_id, account_id, amount) VALUES (:tx::BIGINT, :pid::BIGINT, '-5000'::BIGINT);
@@ -35,7 +27,7 @@ INSERT INTO entries (transaction_id, account_id, amount) VALUES (:tx::BIGINT, :p
 INSERT INTO limit_postings (transaction_id, account_id, key, amount, count) VALUES (:tx::BIGINT, :pid::BIGINT, '2024/annual'::VARCHAR, '5000'::BIGINT, '1'::INTEGER);
 INSERT INTO limit_postings (transaction_id, account_id, key, amount, count) VALUES (:tx::BIGINT, :pid::BIGINT, ('2024/visit/p'::text || :tx)::VARCHAR, '5000'::BIGINT, '1'::INTEGER);
 \endpipeline
-INSERT INTO transactions (id, kind, effective_date, booked_at, idempotency_key, request_hash, district, details, period) VALUES (:tx::BIGINT, 'award'::VARCHAR, '2024-03-05'::DATE, '20261122T234254.592512+00'::TIMESTAMP WITH TIME ZONE, NULL::VARCHAR, '5bd2caed4f71e7390d0f3dec11ae86ca11294b5b29388bdedf5f2885dcfcd68a'::VARCHAR, '11740'::VARCHAR, '{"meta": {}, "transfers": [{"tag": "visit", "debit": 1, "amount": 5000, "credit": 19, "reason": null, "clipped": 0, "requested": 5000}]}'::JSONB, NULL::VARCHAR);
+INSERT INTO transactions (id, kind, effective_date, booked_at, idempotency_key, request_hash, district, details, period) VALUES (:tx::BIGINT, 'award'::VARCHAR, '2024-03-05'::DATE, '20261123T001744.672439+00'::TIMESTAMP WITH TIME ZONE, NULL::VARCHAR, '5bd2caed4f71e7390d0f3dec11ae86ca11294b5b29388bdedf5f2885dcfcd68a'::VARCHAR, '11740'::VARCHAR, '{"meta": {}, "transfers": [{"tag": "visit", "debit": 1, "amount": 5000, "credit": 19, "reason": null, "clipped": 0, "requested": 5000}]}'::JSONB, NULL::VARCHAR);
 \startpipeline
 UPDATE balances SET balance=(balances.balance + '5000'::BIGINT) WHERE balances.account_id = '1'::BIGINT AND balances.shard = :shard::SMALLINT;
 UPDATE balances SET balance=(balances.balance + '-5000'::BIGINT) WHERE balances.account_id = :pid::BIGINT AND balances.shard = '0'::SMALLINT;

@@ -4,24 +4,36 @@ A booking is run on an engine whose connection has ``log_statement = all``; the 
 then holds every statement of it with its parameters, including what no client-side hook
 sees (the pool's ping, BEGIN, COMMIT). :func:`pgbench_script` turns those statements into a
 pgbench script: each parameter becomes its literal value, or a pgbench variable where the
-caller says that value varies from one booking to the next.
+caller says that value varies from one booking to the next. The booking also runs under a
+libpq trace, which counts its round trips: the messages after which the client waits for
+the server (a simple Query, or the Sync that ends an extended-protocol batch or pipeline).
 """
 
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 from typing import TypeVar
 
+from psycopg import pq
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.db import make_engine, make_session_factory
 
-__all__ = ["Logged", "capture", "logging_engine", "parse_log", "pgbench_script"]
+__all__ = [
+    "Captured",
+    "Logged",
+    "capture",
+    "logging_engine",
+    "parse_log",
+    "pgbench_script",
+    "script_round_trips",
+]
 
 T = TypeVar("T")
 
@@ -39,6 +51,8 @@ TIMESTAMP = re.compile(
 # pgbench reads ':name' anywhere in a command as a variable, quoted or not.
 PGBENCH_VARIABLE = re.compile(r"(?<!:):[A-Za-z0-9_\u0080-\U0010ffff]")
 EMPTY_QUERY = ";"
+# A message the client sends and then waits for the server's answer to, in a libpq trace.
+ROUND_TRIP = re.compile(r"^F\t\d+\t(?:Query|Sync)\b", re.M)
 
 
 @dataclass(frozen=True)
@@ -49,6 +63,14 @@ class Logged:
     params: dict[int, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Captured:
+    """What one booking sent: its statements as logged, and its round trips as traced."""
+
+    statements: list[Logged]
+    round_trips: int
+
+
 def logging_engine(url: str) -> Engine:
     """An engine of a single connection whose every statement the server logs."""
     return make_engine(
@@ -56,19 +78,31 @@ def logging_engine(url: str) -> Engine:
     )
 
 
-def capture(engine: Engine, work: Callable[[sessionmaker[Session]], T]) -> tuple[T, list[Logged]]:
+def capture(engine: Engine, work: Callable[[sessionmaker[Session]], T]) -> tuple[T, Captured]:
     """Run ``work`` on ``engine`` (from :func:`logging_engine`); return what it sent."""
     with engine.connect() as connection:
         pid = int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
         data_directory = Path(connection.execute(text("SHOW data_directory")).scalar_one())
+    # The engine's pool holds this one connection, so ``work`` runs on it too.
+    raw = engine.raw_connection()
+    pgconn = raw.driver_connection.pgconn  # type: ignore[union-attr]
+    raw.close()
     # tests/pgcluster.py starts the server with `pg_ctl -l server.log` beside its data/.
     log = data_directory.parent / "server.log"
     start = log.stat().st_size
-    result = work(make_session_factory(engine))
+    with tempfile.TemporaryFile() as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            result = work(make_session_factory(engine))
+        finally:
+            pgconn.untrace()  # which flushes the trace into the file
+        trace.seek(0)
+        traced = trace.read().decode(errors="replace")
     with log.open("rb") as stream:
         stream.seek(start)
         written = stream.read().decode()
-    return result, parse_log(written, pid)
+    return result, Captured(parse_log(written, pid), len(ROUND_TRIP.findall(traced)))
 
 
 def parse_log(written: str, pid: int) -> list[Logged]:
@@ -116,6 +150,13 @@ def pgbench_script(
         if pipelined and len(batch) > 1:
             lines.append("\\endpipeline")
     return "\n".join(lines) + "\n"
+
+
+def script_round_trips(statements: Sequence[Logged], *, pipelined: bool = True) -> int:
+    """The round trips of :func:`pgbench_script`'s script: one per statement, or per pipeline."""
+    if not pipelined:
+        return len(statements)
+    return sum(1 for _ in groupby(statements, key=lambda s: s.sql))
 
 
 def _records(written: str) -> list[tuple[int, str, str]]:

@@ -8,7 +8,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, text, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Executable,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -25,10 +36,80 @@ from ledger.models import (
 )
 
 # Core tables for the hot path: plain executemany, no ORM unit-of-work bookkeeping.
+ACCOUNTS = cast(Table, Account.__table__)
 BALANCES = cast(Table, Balance.__table__)
 COUNTERS = cast(Table, LimitCounter.__table__)
 ENTRIES = cast(Table, Entry.__table__)
 LIMIT_POSTINGS = cast(Table, LimitPostingRow.__table__)
+TRANSACTIONS = cast(Table, Transaction.__table__)
+
+# The booking's statements, built once: values travel as bound parameters, so SQLAlchemy
+# compiles each statement once per engine and finds it in its cache from then on.
+
+NEXT_TRANSACTION_ID: Mapping[str, Executable] = {
+    "postgresql": text("SELECT nextval('transactions_id_seq')"),
+    # SQLite runs one writer at a time (BEGIN IMMEDIATE), so the next id is free to take.
+    "sqlite": select(func.coalesce(func.max(TRANSACTIONS.c.id), 0) + 1),
+}
+
+# The balance rows a booking updates, locked in key order, with their accounts' type and
+# shards (so a booking reads no account rows of its own): the row of a sharded account is
+# the one the transaction id maps to. Only the balance rows are locked.
+LOCK_BALANCES = (
+    select(
+        ACCOUNTS.c.id,
+        ACCOUNTS.c.code,
+        ACCOUNTS.c.type,
+        ACCOUNTS.c.district,
+        ACCOUNTS.c.shards,
+        BALANCES.c.balance,
+    )
+    .join_from(BALANCES, ACCOUNTS, ACCOUNTS.c.id == BALANCES.c.account_id)
+    .where(
+        ACCOUNTS.c.id.in_(bindparam("account_ids", expanding=True)),
+        BALANCES.c.shard == bindparam("transaction_id", type_=BigInteger) % ACCOUNTS.c.shards,
+    )
+    .order_by(BALANCES.c.account_id, BALANCES.c.shard)
+    .with_for_update(of=BALANCES)
+)
+
+# Creates a booking's counters that do not exist yet and locks them all, in one statement of
+# many rows, processed in the order given (the caller sorts them), returning what each holds.
+# On PostgreSQL the no-op DO UPDATE locks an existing row as the UPDATE in ``write`` will: a
+# second booking of the same counter waits here until the first commits, then reads the row
+# as the first left it. SQLite has no row locks; BEGIN IMMEDIATE serialises its writers.
+LOCK_COUNTERS = {
+    name: dialect_insert(COUNTERS)
+    .on_conflict_do_update(
+        index_elements=[COUNTERS.c.account_id, COUNTERS.c.key],
+        set_={"amount": COUNTERS.c.amount},
+    )
+    .returning(COUNTERS.c.account_id, COUNTERS.c.key, COUNTERS.c.amount, COUNTERS.c.count)
+    for name, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+
+INSERT_ENTRIES = insert(ENTRIES)
+INSERT_LIMIT_POSTINGS = insert(LIMIT_POSTINGS)
+INSERT_HEADER = insert(TRANSACTIONS)
+MOVE_BALANCES = (
+    update(BALANCES)
+    .where(
+        BALANCES.c.account_id == bindparam("b_account"),
+        BALANCES.c.shard == bindparam("b_shard"),
+    )
+    .values(balance=BALANCES.c.balance + bindparam("b_delta"))
+)
+MOVE_COUNTERS = (
+    update(COUNTERS)
+    .where(
+        COUNTERS.c.account_id == bindparam("c_account"),
+        COUNTERS.c.key == bindparam("c_key"),
+    )
+    .values(
+        amount=COUNTERS.c.amount + bindparam("c_amount"),
+        count=COUNTERS.c.count + bindparam("c_count"),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -42,8 +123,10 @@ class AccountInfo:
 
 @dataclass(frozen=True)
 class Locked:
-    """What a booking read under lock: balances on the normal side, and limit counters."""
+    """What a booking read under lock: its accounts, the balances of its unsharded accounts
+    on their normal side, and its limit counters."""
 
+    accounts: dict[int, AccountInfo]
     balances: dict[int, int]
     counters: dict[tuple[int, str], Counter]
 
@@ -118,64 +201,45 @@ class LedgerRepository:
         ).scalar()
 
     def allocate_transaction_id(self) -> int:
-        if self.dialect == "postgresql":
-            return int(
-                self.session.execute(text("SELECT nextval('transactions_id_seq')")).scalar_one()
-            )
-        # SQLite runs one writer at a time (BEGIN IMMEDIATE), so the next id is free to take.
-        return int(
-            self.session.execute(
-                select(func.coalesce(func.max(Transaction.id), 0) + 1)
-            ).scalar_one()
-        )
+        return int(self.session.execute(NEXT_TRANSACTION_ID[self.dialect]).scalar_one())
 
     def lock(
         self,
         *,
         transaction_id: int,
-        accounts: Mapping[int, AccountInfo],
+        account_ids: Iterable[int],
         counter_keys: Iterable[tuple[int, str]],
     ) -> Locked:
         """Lock the balance rows and limit counters a booking touches, in one fixed order.
 
         Every booking locks balance rows first, then counters, each sorted by key, so two
         bookings never wait on each other in a cycle. A sharded account's row is the one
-        ``transaction_id`` maps to. SQLite ignores ``FOR UPDATE``: its writers are serialised.
+        ``transaction_id`` maps to. The accounts are read with their balance rows; an unknown
+        one raises :class:`UnknownAccount`. SQLite ignores ``FOR UPDATE``: its writers are
+        serialised.
         """
-        shard_keys = sorted(
-            (account.id, transaction_id % account.shards) for account in accounts.values()
-        )
-        rows = self.session.execute(
-            select(Balance.account_id, Balance.balance)
-            .where(tuple_(Balance.account_id, Balance.shard).in_(shard_keys))
-            .order_by(Balance.account_id, Balance.shard)
-            .with_for_update()
-        ).all()
+        wanted = set(account_ids)
+        accounts: dict[int, AccountInfo] = {}
         balances: dict[int, int] = {}
-        for account_id, raw in rows:
-            info = accounts[account_id]
-            if info.shards == 1:
+        for account_id, code, type_, district, shards, raw in self.session.execute(
+            LOCK_BALANCES, {"account_ids": sorted(wanted), "transaction_id": transaction_id}
+        ):
+            info = AccountInfo(account_id, code, AccountType(type_), district, shards)
+            accounts[account_id] = info
+            if shards == 1:
                 balances[account_id] = normal_sign(info.type) * raw
+        missing = wanted - accounts.keys()
+        if missing:
+            raise UnknownAccount(f"no account with id {sorted(missing)}")
         keys = sorted(set(counter_keys))
         counters: dict[tuple[int, str], Counter] = {}
         if keys:
-            self.session.execute(
-                self._insert_ignore(),
-                [{"account_id": a, "key": k, "amount": 0, "count": 0} for a, k in keys],
-            )
             for account_id, key, amount, count in self.session.execute(
-                select(
-                    LimitCounter.account_id,
-                    LimitCounter.key,
-                    LimitCounter.amount,
-                    LimitCounter.count,
-                )
-                .where(tuple_(LimitCounter.account_id, LimitCounter.key).in_(keys))
-                .order_by(LimitCounter.account_id, LimitCounter.key)
-                .with_for_update()
+                LOCK_COUNTERS[self.dialect],
+                [{"account_id": a, "key": k, "amount": 0, "count": 0} for a, k in keys],
             ):
                 counters[(account_id, key)] = Counter(amount, count)
-        return Locked(balances=balances, counters=counters)
+        return Locked(accounts=accounts, balances=balances, counters=counters)
 
     def write(
         self,
@@ -190,17 +254,18 @@ class LedgerRepository:
         The header goes last: its insert trigger refuses it unless the legs sum to zero, and
         the legs' insert trigger refuses any leg once the header exists.
         """
-        if plan.entries:
+        entries = sorted(plan.entries.items())
+        if entries:
             self.session.execute(
-                insert(ENTRIES),
+                INSERT_ENTRIES,
                 [
                     {"transaction_id": transaction_id, "account_id": a, "amount": amount}
-                    for a, amount in sorted(plan.entries.items())
+                    for a, amount in entries
                 ],
             )
         if plan.limit_postings:
             self.session.execute(
-                insert(LIMIT_POSTINGS),
+                INSERT_LIMIT_POSTINGS,
                 [
                     {
                         "transaction_id": transaction_id,
@@ -212,24 +277,17 @@ class LedgerRepository:
                     for p in plan.limit_postings
                 ],
             )
-        self.session.execute(
-            insert(Transaction).values(id=transaction_id, booked_at=now(), **header)
-        )
-        if plan.entries:
+        self.session.execute(INSERT_HEADER, {"id": transaction_id, "booked_at": now(), **header})
+        if entries:
             self.session.execute(
-                update(BALANCES)
-                .where(
-                    BALANCES.c.account_id == bindparam("b_account"),
-                    BALANCES.c.shard == bindparam("b_shard"),
-                )
-                .values(balance=BALANCES.c.balance + bindparam("b_delta")),
+                MOVE_BALANCES,
                 [
                     {
                         "b_account": a,
                         "b_shard": transaction_id % accounts[a].shards,
                         "b_delta": amount,
                     }
-                    for a, amount in sorted(plan.entries.items())
+                    for a, amount in entries
                 ],
             )
         moves: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
@@ -238,15 +296,7 @@ class LedgerRepository:
             moves[(p.account, p.key)][1] += p.count
         if moves:
             self.session.execute(
-                update(COUNTERS)
-                .where(
-                    COUNTERS.c.account_id == bindparam("c_account"),
-                    COUNTERS.c.key == bindparam("c_key"),
-                )
-                .values(
-                    amount=COUNTERS.c.amount + bindparam("c_amount"),
-                    count=COUNTERS.c.count + bindparam("c_count"),
-                ),
+                MOVE_COUNTERS,
                 [
                     {"c_account": a, "c_key": k, "c_amount": amt, "c_count": cnt}
                     for (a, k), (amt, cnt) in sorted(moves.items())
@@ -421,10 +471,6 @@ class LedgerRepository:
                 .where(Transaction.id.is_(None))
             ).scalars()
         )
-
-    def _insert_ignore(self) -> Any:
-        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        return dialect_insert(COUNTERS).on_conflict_do_nothing()
 
 
 def _info(row: Account) -> AccountInfo:

@@ -9,13 +9,13 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ledger.clock import today
-from ledger.domain import AccountType, Transfer, TransferOutcome, mirror, plan
+from ledger.domain import AccountType, Limit, Transfer, TransferOutcome, mirror, plan
 from ledger.errors import (
     AlreadyReversed,
     IdempotencyConflict,
@@ -65,6 +65,9 @@ def book(
     books nothing; with a different request it raises :class:`IdempotencyConflict`.
     """
     repo = LedgerRepository(session)
+    # The repository books with Core statements, which do not autoflush: write what the
+    # caller added to the session first, before the booking takes its locks.
+    session.flush()
     request_hash = _hash(
         {
             "kind": kind,
@@ -79,11 +82,10 @@ def book(
         found = _replay(repo, idempotency_key, request_hash)
         if found is not None:
             return found
-    accounts = repo.accounts({t.debit for t in transfers} | {t.credit for t in transfers})
     transaction_id = repo.allocate_transaction_id()
     locked = repo.lock(
         transaction_id=transaction_id,
-        accounts=accounts,
+        account_ids={t.debit for t in transfers} | {t.credit for t in transfers},
         counter_keys=[(t.credit, limit.key) for t in transfers for limit in t.limits],
     )
     if idempotency_key is not None:
@@ -93,14 +95,14 @@ def book(
             return found
     planned = plan(
         transfers,
-        types={a.id: a.type for a in accounts.values()},
+        types={a.id: a.type for a in locked.accounts.values()},
         balances=locked.balances,
         counters=locked.counters,
     )
     repo.write(
         transaction_id=transaction_id,
         plan=planned,
-        accounts=accounts,
+        accounts=locked.accounts,
         header={
             "kind": kind,
             "effective_date": effective_date,
@@ -109,7 +111,7 @@ def book(
             "district": district,
             "period": period,
             "details": {
-                "transfers": [asdict(o) for o in planned.outcomes],
+                "transfers": [_fields(o) for o in planned.outcomes],
                 "meta": dict(meta or {}),
             },
         },
@@ -157,11 +159,10 @@ def reverse(
         )
     entries = repo.entries_of(transaction_id)
     postings = repo.limit_postings_of(transaction_id)
-    accounts = repo.accounts(entries.keys() | {p.account for p in postings})
     new_id = repo.allocate_transaction_id()
-    repo.lock(
+    locked = repo.lock(
         transaction_id=new_id,
-        accounts=accounts,
+        account_ids=entries.keys() | {p.account for p in postings},
         counter_keys=[(p.account, p.key) for p in postings],
     )
     existing = repo.reversal_of(transaction_id)
@@ -171,7 +172,7 @@ def reverse(
     repo.write(
         transaction_id=new_id,
         plan=planned,
-        accounts=accounts,
+        accounts=locked.accounts,
         header={
             "kind": "reversal",
             "effective_date": effective_date,
@@ -212,12 +213,18 @@ def _transfer_json(t: Transfer) -> dict[str, Any]:
         "debit": t.debit,
         "credit": t.credit,
         "amount": t.amount,
-        "limits": [asdict(limit) for limit in t.limits],
+        "limits": [_fields(limit) for limit in t.limits],
         "min_debit_balance": t.min_debit_balance,
         "follows": t.follows,
         "allow_negative": t.allow_negative,
         "tag": t.tag,
     }
+
+
+def _fields(value: Limit | TransferOutcome) -> dict[str, Any]:
+    """What ``dataclasses.asdict`` gives for these flat dataclasses (their fields are str, int
+    or None), without its recursive deep copy: request hashes and details are unchanged."""
+    return dict(vars(value))
 
 
 def _hash(payload: Mapping[str, Any]) -> str:
