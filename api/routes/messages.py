@@ -194,7 +194,7 @@ def message_report(
 @router.post(
     "/webhooks/twilio/status",
     tags=["webhooks"],
-    responses={403: {"description": "bad or missing X-Twilio-Signature"}},
+    responses=problems(403),
 )
 async def twilio_status(request: Request, now: NowDep) -> JSONResponse:
     """Twilio's delivery report, signed with X-Twilio-Signature (checked against the

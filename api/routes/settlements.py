@@ -106,7 +106,7 @@ def open_settlement(
 @router.get(
     "/settlements/{settlement_id}",
     response_model=Settlement,
-    responses={**problems(404), **EXPORTS},
+    responses={**problems(403, 404), **EXPORTS},
 )
 def read_settlement(
     settlement_id: str,
