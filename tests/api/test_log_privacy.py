@@ -40,7 +40,7 @@ A = "11740"
 class Person:
     name: str
     birth_date: str
-    phone: str  # as typed at the clinic: 010-XXXX-XXXX
+    phone: str  # as typed at the clinic, e.g. 010-1234-5678
 
     def body(self, **overrides: Any) -> dict[str, Any]:
         return {
