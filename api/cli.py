@@ -114,6 +114,20 @@ def _start_jobs(engine: Engine, settings: Settings) -> tuple[Any, Any]:
 @main.command()
 @click.option("--patients", default=240, show_default=True, help="how many patients")
 @click.option(
+    "--scale",
+    type=click.Choice(["district", "seoul"]),
+    default="district",
+    show_default=True,
+    help="district: a year of 강동구; seoul: the programme's history since 2013, 15 districts",
+)
+@click.option(
+    "--fraction",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="with --scale seoul: scale the clinics and patients down (e.g. 0.02)",
+)
+@click.option(
     "--keep-existing",
     is_flag=True,
     help="on a database that already has data, keep it and exit 0 instead of refusing",
@@ -125,8 +139,17 @@ def _start_jobs(engine: Engine, settings: Settings) -> tuple[Any, Any]:
     show_default=True,
     help="where the demo's API keys are written, as shell variables",
 )
-def demo(patients: int, keep_existing: bool, keys_file: str) -> None:
-    """Fill an empty database with a demo district (강동구): clinics, patients, a year."""
+def demo(patients: int, scale: str, fraction: float, keep_existing: bool, keys_file: str) -> None:
+    """Fill an empty database with a demo district (강동구): clinics, patients, a year.
+
+    With --scale seoul: the whole programme simulated from 2013 to the end of last year
+    (15 districts, ~250 clinics, ~50,000 patients, ~1.1 M visits), then its annual table.
+    """
+    from ledger.services import simulation
+    from ledger.services.demo import DemoResult
+
+    if fraction != 1.0 and scale != "seoul":
+        raise click.UsageError("--fraction goes with --scale seoul")
     with database() as engine:
         upgrade(engine)
         sessions = make_session_factory(engine)
@@ -141,14 +164,34 @@ def demo(patients: int, keep_existing: bool, keys_file: str) -> None:
                 click.echo(f"{message}. Keeping it; the demo keys are in {keys_file}.")
                 return
             raise click.ClickException(message)
-        with click.progressbar(length=patients, label="demo patients", file=sys.stderr) as bar:
-            result = fill_demo(sessions, patients=patients, progress=bar.update)
-        settings = get_settings()
-        calendar = SendingCalendar(settings.send_window_start, settings.send_window_end)
-        with session_scope(sessions) as session:
-            reminders, recalls = prime_outbox(
-                session, today=clock.today(), now=clock.now(), calendar=calendar
-            )
+        result: DemoResult | simulation.SimulationResult
+        if scale == "seoul":
+            through = simulation.default_through()
+            with click.progressbar(
+                length=simulation.days_to_simulate(through),
+                label="Seoul since 2013",
+                file=sys.stderr,
+            ) as bar:
+                result = simulation.simulate_seoul(
+                    sessions, fraction=fraction, through=through, progress=bar.update
+                )
+            with session_scope(sessions) as session:
+                lines = [simulation.summary(result), *simulation.report_lines(session, through)]
+        else:
+            with click.progressbar(length=patients, label="demo patients", file=sys.stderr) as bar:
+                result = fill_demo(sessions, patients=patients, progress=bar.update)
+            settings = get_settings()
+            calendar = SendingCalendar(settings.send_window_start, settings.send_window_end)
+            with session_scope(sessions) as session:
+                reminders, recalls = prime_outbox(
+                    session, today=clock.today(), now=clock.now(), calendar=calendar
+                )
+            lines = [
+                f"demo district 강동구 (11740): {result.clinics} clinics, "
+                f"{result.patients} patients, {result.visits} visits, "
+                f"{result.attendances} education attendances",
+                f"texts queued: {reminders} reminders of booked visits, {recalls} recalls",
+            ]
     path = Path(keys_file)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
@@ -160,11 +203,8 @@ def demo(patients: int, keep_existing: bool, keys_file: str) -> None:
         encoding="utf-8",
     )
     path.chmod(0o600)
-    click.echo(
-        f"demo district 강동구 (11740): {result.clinics} clinics, {result.patients} patients, "
-        f"{result.visits} visits, {result.attendances} education attendances"
-    )
-    click.echo(f"texts queued: {reminders} reminders of booked visits, {recalls} recalls")
+    for line in lines:
+        click.echo(line)
     click.echo(f"API keys for the city, 강동구보건소 and a clinic are in {path} (shell variables)")
 
 

@@ -41,8 +41,17 @@ def test_each_district_and_year_finds_the_latest_earlier_rule_set() -> None:
     assert book.for_event(2020, "11215").label == "2019-11215"
     assert book.for_event(2024, "11215").label == "2024"
     assert book.for_event(2030, "11260").label == "2024"
-    with pytest.raises(NoRuleSet, match="2015 in district 11170"):
-        book.for_event(2015, "11170")
+    # 2013 to 2015, and districts without a set of their own until 2024, follow the
+    # reconstructed city-wide 2013 set (no rules were published for those years).
+    assert book.for_event(2015, "11170").label == "2013"
+    assert book.for_event(2013, "11740").label == "2013"
+    assert book.for_event(2021, "11170").label == "2013"
+    assert "추정" in book.for_event(2015, "11170").title
+
+
+def test_a_year_before_the_programme_has_no_rule_set() -> None:
+    with pytest.raises(NoRuleSet, match="2012 in district 11170"):
+        load_rule_book().for_event(2012, "11170")
 
 
 def test_an_officer_publishes_next_years_rules_without_a_code_change(rules_dir: Path) -> None:
