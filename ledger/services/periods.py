@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ledger.models import Settlement
@@ -84,13 +84,3 @@ def period_for(session: Session, district: str, day: dt.date) -> str:
     own = quarter_of(day)
     opened = first_open(session, district)
     return label(*max(own, opened)) if opened else label(*own)
-
-
-def count_closed(session: Session, district: str) -> int:
-    return int(
-        session.execute(
-            select(func.count()).where(
-                Settlement.district == district, Settlement.status == "closed"
-            )
-        ).scalar_one()
-    )
