@@ -501,7 +501,7 @@ class Message(Base):
         UniqueConstraint("patient_id", "kind", "due_date", name="uq_messages_once"),
         CheckConstraint(f"kind IN {MESSAGE_KINDS!r}", name="kind"),
         CheckConstraint(f"status IN {MESSAGE_STATUSES!r}", name="status"),
-        Index("ix_messages_due", "status", "not_before"),
+        Index("ix_messages_due", "status", "not_before", "id"),
         Index("ix_messages_patient", "patient_id", "kind", "due_date"),
         Index("ix_messages_provider_sid", "provider_sid"),
     )

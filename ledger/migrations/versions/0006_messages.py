@@ -51,7 +51,7 @@ def upgrade() -> None:
             name="status",
         ),
     )
-    op.create_index("ix_messages_due", "messages", ["status", "not_before"])
+    op.create_index("ix_messages_due", "messages", ["status", "not_before", "id"])
     op.create_index("ix_messages_patient", "messages", ["patient_id", "kind", "due_date"])
     op.create_index("ix_messages_provider_sid", "messages", ["provider_sid"])
     op.create_table(
