@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from api import schemas
 from ledger import models
+from ledger.errors import UnknownTransaction
 from ledger.programme import Award
 from ledger.services.registry import PatientSummary
 from ledger.services.statements import Line
@@ -81,3 +82,10 @@ def key(row: models.ApiKey) -> schemas.Key:
         created_at=row.created_at,
         revoked_at=row.revoked_at,
     )
+
+
+def transaction_number(transaction_id: str) -> int:
+    """The ledger's number behind a transaction id as the API shows it (its decimal text)."""
+    if not transaction_id.isdigit() or len(transaction_id) > 18:
+        raise UnknownTransaction(f"no transaction {transaction_id!r}")
+    return int(transaction_id)

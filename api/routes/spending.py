@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api import policy
+from api import policy, present
 from api.deps import AuditDep, PrincipalDep, SessionDep, TodayDep
 from api.schemas import Redemption, RedemptionCreate, Reversal, VoidCreate, problems
-from ledger.errors import UnknownTransaction
 from ledger.services import settlement, spending
 
 router = APIRouter(prefix="/v1", tags=["spending"])
@@ -75,11 +74,9 @@ def void(
     """A clinic voids its own mistaken entry while its quarter is open (booked as a reversal)."""
     policy.require_role(principal, "clinic")
     assert principal.clinic_id is not None
-    if not transaction_id.isdigit() or len(transaction_id) > 18:
-        raise UnknownTransaction(f"no transaction {transaction_id!r}")
     booked = settlement.void_entry(
         session,
-        transaction_id=int(transaction_id),
+        transaction_id=present.transaction_number(transaction_id),
         clinic_id=principal.clinic_id,
         reason=body.reason,
         today=today,

@@ -16,7 +16,6 @@ from api.schemas import (
     ReversalCreate,
     problems,
 )
-from ledger.errors import UnknownTransaction
 from ledger.services import registry, statements
 from ledger.services.booking import reverse
 from ledger.services.periods import period_for
@@ -91,9 +90,7 @@ def reverse_transaction(
     today: TodayDep,
 ) -> Reversal:
     """Undo a transaction with its mirror image (the district's health centre, or the city)."""
-    if not transaction_id.isdigit() or len(transaction_id) > 18:
-        raise UnknownTransaction(f"no transaction {transaction_id!r}")
-    original = transaction(session, int(transaction_id))
+    original = transaction(session, present.transaction_number(transaction_id))
     policy.check_reversal(principal, original)
     if not body.reason.strip():
         raise InvalidRequest("say why the transaction is reversed", field="reason")
