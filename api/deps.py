@@ -1,4 +1,5 @@
-"""Request dependencies: the session (the transaction's edge), the caller, the clock."""
+"""Request dependencies: the session (the transaction's edge), the caller, the clock, and the
+action context built from them."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from actions.context import Context
 from api.errors import Unauthenticated
 from ledger import clock
 from ledger.db import session_scope
-from ledger.services.access import Principal, authenticate, record_audit
+from ledger.services.access import Principal, authenticate
 from notifications.calendar import SendingCalendar
 
 
@@ -77,25 +79,25 @@ def get_calendar(request: Request) -> SendingCalendar:
 CalendarDep = Annotated[SendingCalendar, Depends(get_calendar)]
 
 
-class Auditor:
-    """Records who read or changed what, in the request's own transaction."""
+def get_context(
+    request: Request,
+    principal: PrincipalDep,
+    now: NowDep,
+    today: TodayDep,
+    calendar: CalendarDep,
+) -> Context:
+    """Who calls, when, and from where: handed to every action."""
+    return Context(
+        principal,
+        now,
+        today,
+        calendar,
+        client=request.client.host if request.client else None,
+        request_id=getattr(request.state, "request_id", None),
+    )
 
-    def __init__(self, request: Request, session: SessionDep, principal: PrincipalDep) -> None:
-        self.request, self.session, self.principal = request, session, principal
 
-    def __call__(self, action: str, resource: str, *, patient_id: str | None = None) -> None:
-        record_audit(
-            self.session,
-            principal=self.principal,
-            action=action,
-            resource=resource,
-            patient_id=patient_id,
-            client=self.request.client.host if self.request.client else None,
-            request_id=getattr(self.request.state, "request_id", None),
-        )
-
-
-AuditDep = Annotated[Auditor, Depends()]
+ContextDep = Annotated[Context, Depends(get_context)]
 
 
 class PageParams:

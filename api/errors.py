@@ -28,15 +28,23 @@ PROBLEM = "application/problem+json"
 
 
 class ApiError(Exception):
-    """Root of the errors only the API raises (authentication, authorisation, requests)."""
+    """Root of the errors only the API raises (authentication, requests, idempotency).
+
+    ApiError
+    ├── Unauthenticated       no API key, or an unknown or revoked one
+    ├── BadSignature          a webhook whose signature does not match
+    ├── InvalidRequest        a request malformed in a way the schema cannot say
+    ├── IdempotencyKeyReused  an Idempotency-Key sent again with another request
+    └── RequestInFlight       a repeat while the first request with its key still runs
+    """
 
 
 class Unauthenticated(ApiError):
     """Raised when a request has no API key, or one that is unknown or revoked."""
 
 
-class Forbidden(ApiError):
-    """Raised when the caller's role may not do what it asks."""
+class BadSignature(ApiError):
+    """Raised when a webhook's signature does not sign the request it came with."""
 
 
 class InvalidRequest(ApiError):
@@ -55,32 +63,56 @@ class RequestInFlight(ApiError):
     """Raised when a repeat arrives while the first request with its key is still running."""
 
 
-# (status, code, title) per error class; the most specific class wins.
-MAPPING: list[tuple[type[Exception], int, str, str]] = [
-    (Unauthenticated, 401, "unauthenticated", "No valid API key"),
-    (Forbidden, 403, "forbidden", "Not allowed for this role"),
-    (IdempotencyKeyReused, 422, "idempotency_key_reused", "Idempotency key reused"),
-    (RequestInFlight, 409, "request_in_flight", "The same request is still being processed"),
-    (InvalidRequest, 422, "invalid", "Invalid request"),
-    (e.DuplicatePatient, 409, "duplicate_patient", "Patient already registered"),
-    (e.AlreadyAttended, 409, "already_attended", "Attendance already recorded"),
-    (e.AlreadyReversed, 409, "already_reversed", "Transaction already reversed"),
-    (e.PatientNotActive, 409, "patient_not_active", "Patient has left the programme"),
-    (e.NotReversible, 409, "not_reversible", "A reversal cannot be reversed"),
-    (e.QuarterNotEnded, 409, "quarter_not_ended", "The quarter has not ended"),
-    (e.EarlierQuarterOpen, 409, "earlier_quarter_open", "An earlier quarter is open"),
-    (e.QuarterClosed, 409, "quarter_closed", "The quarter is closed"),
-    (e.AlreadyPaid, 409, "already_paid", "Already paid"),
-    (e.ImportConflict, 409, "import_conflict", "Imported before with other content"),
-    (e.IdempotencyConflict, 422, "idempotency_key_reused", "Idempotency key reused"),
-    (e.NotFound, 404, "not_found", "Not found"),
-    (e.UnknownTransaction, 404, "not_found", "Not found"),
-    (e.UnknownAccount, 404, "not_found", "Not found"),
-    (e.InsufficientFunds, 422, "insufficient_balance", "Insufficient balance"),
-    (e.BelowThreshold, 422, "below_threshold", "Balance below the spending threshold"),
-    (e.NoRuleSet, 422, "no_rule_set", "No rule set applies"),
-    (InvalidCursor, 422, "invalid", "Invalid cursor"),
-]
+class NotSaved(ApiError):
+    """Raised when a request's work could not be committed together with its stored answer."""
+
+
+# (status, code, title) per error class. An error takes the entry of the nearest class in
+# its hierarchy, so a new subclass answers as its parent until it is given its own line.
+MAPPING: dict[type[Exception], tuple[int, str, str]] = {
+    Unauthenticated: (401, "unauthenticated", "No valid API key"),
+    BadSignature: (403, "bad_signature", "Forbidden"),
+    InvalidRequest: (422, "invalid", "Invalid request"),
+    IdempotencyKeyReused: (422, "idempotency_key_reused", "Idempotency key reused"),
+    RequestInFlight: (409, "request_in_flight", "Request in flight"),
+    NotSaved: (503, "retry", "Not saved"),
+    InvalidCursor: (422, "invalid", "Invalid cursor"),
+    e.Forbidden: (403, "forbidden", "Not allowed for this role"),
+    e.NotFound: (404, "not_found", "Not found"),
+    e.UnknownTransaction: (404, "not_found", "Not found"),
+    e.UnknownAccount: (404, "not_found", "Not found"),
+    e.InvalidInput: (422, "invalid", "Invalid request"),
+    e.FutureDate: (422, "future_date", "Invalid request"),
+    e.LateEntry: (422, "late_entry", "Invalid request"),
+    e.BeforeEnrolment: (422, "before_enrolment", "Invalid request"),
+    e.NotParticipating: (422, "not_participating", "Invalid request"),
+    e.PurposeNotAllowed: (422, "purpose_not_allowed", "Invalid request"),
+    e.OutOfDistrict: (422, "out_of_district", "Invalid request"),
+    e.InsufficientFunds: (422, "insufficient_balance", "Insufficient balance"),
+    e.BelowThreshold: (422, "below_threshold", "Balance below the spending threshold"),
+    e.NoRuleSet: (422, "no_rule_set", "No rule set applies"),
+    e.Conflict: (409, "conflict", "Conflicts with what is recorded"),
+    e.DuplicatePatient: (409, "duplicate_patient", "Patient already registered"),
+    e.AlreadyAttended: (409, "already_attended", "Attendance already recorded"),
+    e.AlreadyReversed: (409, "already_reversed", "Transaction already reversed"),
+    e.PatientNotActive: (409, "patient_not_active", "Patient has left the programme"),
+    e.NotReversible: (409, "not_reversible", "A reversal cannot be reversed"),
+    e.QuarterNotEnded: (409, "quarter_not_ended", "The quarter has not ended"),
+    e.EarlierQuarterOpen: (409, "earlier_quarter_open", "An earlier quarter is open"),
+    e.QuarterClosed: (409, "quarter_closed", "The quarter is closed"),
+    e.AlreadyPaid: (409, "already_paid", "Already paid"),
+    e.ImportConflict: (409, "import_conflict", "Imported before with other content"),
+}
+# Answers that tell the client when to come back.
+RETRY_AFTER: dict[type[Exception], str] = {RequestInFlight: "1", NotSaved: "1"}
+
+
+def mapped(error: BaseException) -> tuple[int, str, str] | None:
+    """The (status, code, title) of the nearest mapped class of ``error``, if any."""
+    for cls in type(error).__mro__:
+        if cls in MAPPING:
+            return MAPPING[cls]
+    return None
 
 
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -97,21 +129,23 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JS
 
 def from_exception(error: Exception) -> JSONResponse | None:
     """The problem answer for a known error, or None for an unexpected one."""
-    if isinstance(error, e.InvalidInput):
-        fields = [{"field": error.field, "message": str(error)}] if error.field else []
-        return problem(422, error.code, "Invalid request", str(error), fields=fields)
-    if isinstance(error, InvalidRequest):
-        fields = [{"field": error.field, "message": str(error)}] if error.field else []
-        return problem(422, "invalid", "Invalid request", str(error), fields=fields)
-    for cls, status, code, title in MAPPING:
+    found = mapped(error)
+    if found is None:
+        return None
+    status, code, title = found
+    extra: dict[str, Any] = {}
+    field = getattr(error, "field", None)
+    if isinstance(error, e.InvalidInput | InvalidRequest):
+        extra["fields"] = [{"field": field, "message": str(error)}] if field else []
+    if isinstance(error, e.DuplicatePatient):
+        extra["id"] = error.existing_id
+    if isinstance(error, e.AlreadyReversed):
+        extra["reversal_transaction_id"] = str(error.reversal_id)
+    response = problem(status, code, title, str(error), **extra)
+    for cls, seconds in RETRY_AFTER.items():
         if isinstance(error, cls):
-            extra: dict[str, Any] = {}
-            if isinstance(error, e.DuplicatePatient):
-                extra["id"] = error.existing_id
-            if isinstance(error, e.AlreadyReversed):
-                extra["reversal_transaction_id"] = str(error.reversal_id)
-            return problem(status, code, title, str(error), **extra)
-    return None
+            response.headers["Retry-After"] = seconds
+    return response
 
 
 def unexpected(error: BaseException, request_id: str | None) -> JSONResponse:

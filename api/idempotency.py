@@ -26,9 +26,16 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import problem
+from api.errors import (
+    IdempotencyKeyReused,
+    InvalidRequest,
+    NotSaved,
+    RequestInFlight,
+    from_exception,
+)
 from ledger import clock
 from ledger.db import make_reader_factory, run_in_transaction
 from ledger.models import IdempotentRequest
@@ -71,13 +78,10 @@ class IdempotencyMiddleware:
             await self.app(scope, replay_receive, send)
             return
         if not key.strip() or len(key) > MAX_KEY_LENGTH:
-            await problem(
-                422,
-                "invalid",
-                "Invalid request",
-                f"Idempotency-Key is 1 to {MAX_KEY_LENGTH} characters",
-                fields=[{"field": "Idempotency-Key", "message": "bad length"}],
-            )(scope, replay_receive, send)
+            refused = InvalidRequest(
+                f"Idempotency-Key is 1 to {MAX_KEY_LENGTH} characters", field="Idempotency-Key"
+            )
+            await _answer(refused)(scope, replay_receive, send)
             return
         fingerprint = _fingerprint(scope, body)
         decision = await run_in_threadpool(self._peek, key_id, key, fingerprint)
@@ -85,25 +89,8 @@ class IdempotencyMiddleware:
             decision = await run_in_threadpool(
                 run_in_transaction, self.sessions, lambda s: _claim(s, key_id, key, fingerprint)
             )
-        if decision.action == "reused":
-            response = problem(
-                422,
-                "idempotency_key_reused",
-                "Idempotency key reused",
-                "this Idempotency-Key was used with a different request; use a new key",
-            )
-            await response(scope, replay_receive, send)
-            return
-        if decision.action == "in_flight":
-            response = problem(
-                409,
-                "request_in_flight",
-                "Request in flight",
-                "the first request with this Idempotency-Key is still being processed; "
-                "repeat it in a moment to get its answer",
-            )
-            response.headers["Retry-After"] = "1"
-            await response(scope, replay_receive, send)
+        if decision.action in ("reused", "in_flight"):
+            await _refusal(decision.action)(scope, replay_receive, send)
             return
         if decision.action == "replay":
             await _send(
@@ -143,14 +130,10 @@ class IdempotencyMiddleware:
             )
             stored = False
         if not stored:
-            response = problem(
-                503,
-                "retry",
-                "Not saved",
-                "the request could not be saved; send it again with the same Idempotency-Key",
+            refused = NotSaved(
+                "the request could not be saved; send it again with the same Idempotency-Key"
             )
-            response.headers["Retry-After"] = "1"
-            await response(scope, receive, send)
+            await _answer(refused)(scope, receive, send)
             return
         for message in captured:
             await send(message)
@@ -261,6 +244,28 @@ def _store(
     row.response = body.decode("utf-8")
     row.content_type = content_type
     session.flush()
+
+
+def _answer(error: Exception) -> Response:
+    answer = from_exception(error)
+    assert answer is not None, f"{type(error).__name__} has no entry in api.errors.MAPPING"
+    return answer
+
+
+def _refusal(action: str) -> Response:
+    """The answer to a repeat that may not run: its key was reused, or its twin still runs."""
+    if action == "reused":
+        return _answer(
+            IdempotencyKeyReused(
+                "this Idempotency-Key was used with a different request; use a new key"
+            )
+        )
+    return _answer(
+        RequestInFlight(
+            "the first request with this Idempotency-Key is still being processed; "
+            "repeat it in a moment to get its answer"
+        )
+    )
 
 
 def _fingerprint(scope: Scope, body: bytes) -> str:

@@ -28,3 +28,13 @@ def next_cursor(rows: Sequence[T], limit: int, key: Callable[[T], str]) -> str |
     if len(rows) <= limit:
         return None
     return base64.urlsafe_b64encode(key(rows[limit - 1]).encode()).decode()
+
+
+def decode_number(cursor: str | None) -> int | None:
+    """A cursor over a numbered list (the audit trail): the number it holds."""
+    before = decode(cursor)
+    if before is None:
+        return None
+    if not (before.isascii() and before.isdigit()):
+        raise InvalidRequest("the cursor is not one this service gave out", field="cursor")
+    return int(before)

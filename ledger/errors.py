@@ -11,6 +11,7 @@
     ├── NotReversible           a reversal of a reversal
     ├── RuleSetError            a rule set file that cannot be read or does not fit the schema
     ├── NoRuleSet               no rule set for an event's year and district
+    ├── Forbidden               an action the caller's role may not take
     ├── NotFound                a district, clinic, patient or session that does not exist
     │   ├── UnknownDistrict, UnknownClinic, UnknownPatient, UnknownSession
     ├── InvalidInput            a value the programme cannot take
@@ -45,6 +46,7 @@ __all__ = [
     "Conflict",
     "DuplicatePatient",
     "EarlierQuarterOpen",
+    "Forbidden",
     "FutureDate",
     "IdempotencyConflict",
     "ImportConflict",
@@ -141,6 +143,10 @@ class NoRuleSet(LedgerError):
     """Raised when no rule set applies to an event's year and district."""
 
 
+class Forbidden(LedgerError):
+    """Raised when the caller's role may not take an action (a clinic settling a quarter)."""
+
+
 class NotFound(LedgerError):
     """Raised when a registry record that a request names does not exist."""
 
@@ -164,8 +170,6 @@ class UnknownSession(NotFound):
 class InvalidInput(LedgerError):
     """Raised when a value is one the programme cannot take; ``field`` names it."""
 
-    code = "invalid"
-
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
@@ -178,25 +182,17 @@ class InvalidPhone(InvalidInput):
 class FutureDate(InvalidInput):
     """Raised when an event is dated after today in Asia/Seoul."""
 
-    code = "future_date"
-
 
 class LateEntry(InvalidInput):
     """Raised when an event is older than the rules' late-entry window."""
-
-    code = "late_entry"
 
 
 class BeforeEnrolment(InvalidInput):
     """Raised when an event is dated before the patient's enrolment."""
 
-    code = "before_enrolment"
-
 
 class NotParticipating(InvalidInput):
     """Raised when a clinic or district does not take part in the programme on that date."""
-
-    code = "not_participating"
 
 
 class Conflict(LedgerError):
@@ -226,13 +222,9 @@ class ImportConflict(Conflict):
 class PurposeNotAllowed(InvalidInput):
     """Raised when mileage is spent on a purpose the clinic's kind does not offer."""
 
-    code = "purpose_not_allowed"
-
 
 class OutOfDistrict(InvalidInput):
     """Raised when a patient spends at a clinic outside where the rules let them spend."""
-
-    code = "out_of_district"
 
 
 class QuarterNotEnded(Conflict):

@@ -36,6 +36,19 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from ledger.clock import SEOUL, now
+from ledger.domain import AccountType
+from ledger.vocabulary import (
+    ClinicKind,
+    Condition,
+    ImportKind,
+    MessageKind,
+    MessageStatus,
+    PatientStatus,
+    Purpose,
+    Role,
+    SettlementStatus,
+    values,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -86,16 +99,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-ACCOUNT_TYPES = (
-    "patient",
-    "clinic_earned",
-    "clinic_reimbursable",
-    "district_expense",
-    "district_payable",
-    "district_cash",
-    "city_grant",
-    "forfeiture",
-)
+ACCOUNT_TYPES = values(AccountType)
 
 
 class Account(Base):
@@ -197,9 +201,9 @@ class LimitPostingRow(Base):
 # The programme's registry ----------------------------------------------------------------
 # Personal data lives here and only here (patients), never in a ledger row.
 
-CLINIC_KINDS = ("chronic", "ophthalmology")
-PATIENT_STATUSES = ("active", "moved", "withdrawn", "deceased")
-CONDITIONS = ("hypertension", "diabetes")
+CLINIC_KINDS = values(ClinicKind)
+PATIENT_STATUSES = values(PatientStatus)
+CONDITIONS = values(Condition)
 
 
 class District(Base):
@@ -327,7 +331,7 @@ class Attendance(Base):
 
 # Access: API keys, idempotent requests, the audit trail -----------------------------------
 
-ROLES = ("city", "health_center", "clinic")
+ROLES = values(Role)
 
 
 class ApiKey(Base):
@@ -390,7 +394,7 @@ class AuditEvent(Base):
 
 # History import: the previous system's rows, each imported once -------------------------
 
-IMPORT_KINDS = ("clinic", "patient", "visit", "education", "session", "balance")
+IMPORT_KINDS = values(ImportKind)
 
 
 class ImportRow(Base):
@@ -418,7 +422,7 @@ class ImportRow(Base):
 
 # Spending and settlement ------------------------------------------------------------------
 
-PURPOSES = ("treatment", "test", "vaccination", "eye_exam")
+PURPOSES = values(Purpose)
 
 
 class Redemption(Base):
@@ -448,7 +452,7 @@ class Settlement(Base):
     __table_args__ = (
         UniqueConstraint("district", "year", "quarter", name="uq_settlements_quarter"),
         CheckConstraint("quarter BETWEEN 1 AND 4", name="quarter"),
-        CheckConstraint("status IN ('draft', 'closed')", name="status"),
+        CheckConstraint(f"status IN {values(SettlementStatus)!r}", name="status"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -483,8 +487,8 @@ class SettlementLine(Base):
 
 # Messages: reminders and recalls, the districts' switches, the scheduler -----------------
 
-MESSAGE_KINDS = ("reminder", "recall")
-MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "cancelled", "suppressed")
+MESSAGE_KINDS = values(MessageKind)
+MESSAGE_STATUSES = values(MessageStatus)
 
 
 class Message(Base):

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ledger.domain import Limit, Transfer, TransferOutcome
+from ledger.records import Tag
 from ledger.rules.schema import RuleSet, Targets
+from ledger.vocabulary import Beneficiary
 
 __all__ = [
     "NOT_ELIGIBLE",
@@ -98,7 +100,7 @@ def enrolment_transfers(rules: RuleSet, *, day: dt.date, accounts: AwardAccounts
         accounts.patient,
         rules.patient.enrolment.amount,
         (once, _annual(rules, day)),
-        tag="patient:enrolment",
+        tag=str(Tag(Beneficiary.PATIENT, "enrolment")),
     )
     return [patient, *_clinic(rules, day, accounts, rules.clinic.enrolment, "enrolment", 0)]
 
@@ -120,7 +122,7 @@ def visit_transfers(
             accounts.patient,
             visit.amount,
             (*limits, _annual(rules, day)),
-            tag="patient:visit",
+            tag=str(Tag(Beneficiary.PATIENT, "visit")),
         )
     ]
     transfers += _clinic(rules, day, accounts, rules.clinic.visit, "visit", 0)
@@ -148,7 +150,7 @@ def visit_transfers(
                 accounts.patient,
                 control.amount,
                 (*limits, _annual(rules, day)),
-                tag="patient:control",
+                tag=str(Tag(Beneficiary.PATIENT, "control")),
             )
         )
     return transfers
@@ -182,7 +184,7 @@ def education_transfers(
         accounts.patient,
         education.amount,
         (*limits, _annual(rules, day)),
-        tag="patient:education",
+        tag=str(Tag(Beneficiary.PATIENT, "education")),
     )
     return [patient, *_clinic(rules, day, accounts, rules.clinic.education, "education", 0)]
 
@@ -191,8 +193,8 @@ def awards_from(outcomes: Collection[TransferOutcome]) -> list[Award]:
     """The awards of a booked event, in the order they were applied."""
     awards = []
     for outcome in outcomes:
-        beneficiary, _, rule = outcome.tag.partition(":")
-        awards.append(Award(beneficiary, rule, outcome.amount, outcome.clipped, outcome.reason))
+        tag = Tag.parse(outcome.tag)
+        awards.append(Award(tag.group, tag.name, outcome.amount, outcome.clipped, outcome.reason))
     return awards
 
 
@@ -212,6 +214,11 @@ def _clinic(
     cap = Limit(f"{day.year}/annual", "annual_cap", max_amount=rules.clinic.annual_cap)
     return [
         Transfer(
-            accounts.expense, accounts.clinic, amount, (cap,), follows=follows, tag=f"clinic:{rule}"
+            accounts.expense,
+            accounts.clinic,
+            amount,
+            (cap,),
+            follows=follows,
+            tag=str(Tag(Beneficiary.CLINIC, rule)),
         )
     ]

@@ -21,6 +21,7 @@ from ledger.errors import InvalidInput, NotFound
 from ledger.ids import new_id
 from ledger.models import ApiKey, AuditEvent
 from ledger.services.registry import get_clinic, get_district
+from ledger.vocabulary import Role, values
 
 __all__ = [
     "IssuedKey",
@@ -34,18 +35,27 @@ __all__ = [
     "revoke_key",
 ]
 
-ROLES = ("city", "health_center", "clinic")
-
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the key's id and label, its role, and its district or clinic."""
+    """Who acts: one notion of the caller for every edge.
 
-    key_id: str
+    ``key_id`` is the credential's id (an API key's; the console's staff accounts will bring
+    their own), ``label`` names the person or system in the audit trail, ``role`` and
+    ``district``/``clinic_id`` its scope. The importer, the demo and the scheduler act as a
+    city-wide ``system`` principal with no credential.
+    """
+
+    key_id: str | None
     label: str
-    role: str
+    role: Role
     district: str | None = None
     clinic_id: str | None = None
+
+    @classmethod
+    def system(cls, label: str) -> Principal:
+        """The service itself (a command or a job), acting city-wide under ``label``."""
+        return cls(None, label, Role.CITY)
 
 
 @dataclass(frozen=True)
@@ -68,16 +78,16 @@ def create_key(
     clinic_id: str | None = None,
 ) -> IssuedKey:
     """A new key for the city, a health centre (``district``) or a clinic (``clinic_id``)."""
-    if role not in ROLES:
-        raise InvalidInput(f"role is one of {', '.join(ROLES)}", field="role")
+    if role not in values(Role):
+        raise InvalidInput(f"role is one of {', '.join(Role)}", field="role")
     if not label.strip():
         raise InvalidInput("a key needs a label naming who holds it", field="label")
-    if role == "health_center":
+    if role == Role.HEALTH_CENTER:
         if district is None:
             raise InvalidInput("a health-centre key needs a district", field="district")
         get_district(session, district)
         clinic_id = None
-    elif role == "clinic":
+    elif role == Role.CLINIC:
         if clinic_id is None:
             raise InvalidInput("a clinic key needs a clinic", field="clinic_id")
         district = get_clinic(session, clinic_id).district
@@ -108,7 +118,7 @@ def authenticate(session: Session, token: str) -> Principal | None:
         return None
     if not hmac.compare_digest(key.secret_hash, _digest(secret)):
         return None
-    return Principal(key.id, key.label, key.role, key.district, key.clinic_id)
+    return Principal(key.id, key.label, Role(key.role), key.district, key.clinic_id)
 
 
 def revoke_key(session: Session, key_id: str) -> ApiKey:

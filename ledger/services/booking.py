@@ -23,7 +23,9 @@ from ledger.errors import (
     UnknownTransaction,
 )
 from ledger.models import Transaction
+from ledger.records import Record, ReversalRecord
 from ledger.repository import LedgerRepository
+from ledger.vocabulary import TransactionKind
 
 __all__ = ["Booked", "book", "open_account", "reverse"]
 
@@ -51,13 +53,13 @@ def open_account(
 def book(
     session: Session,
     *,
-    kind: str,
+    kind: TransactionKind,
     effective_date: dt.date,
     transfers: Sequence[Transfer],
     idempotency_key: str | None = None,
     district: str | None = None,
     period: str | None = None,
-    meta: Mapping[str, Any] | None = None,
+    record: Record | None = None,
 ) -> Booked:
     """Book ``transfers`` as one transaction, each credited what its limits leave.
 
@@ -65,6 +67,7 @@ def book(
     books nothing; with a different request it raises :class:`IdempotencyConflict`.
     """
     repo = LedgerRepository(session)
+    meta = record.to_meta() if record is not None else {}
     # The repository books with Core statements, which do not autoflush: write what the
     # caller added to the session first, before the booking takes its locks.
     session.flush()
@@ -75,7 +78,7 @@ def book(
             "transfers": [_transfer_json(t) for t in transfers],
             "district": district,
             "period": period,
-            "meta": dict(meta or {}),
+            "meta": meta,
         }
     )
     if idempotency_key is not None:
@@ -112,7 +115,7 @@ def book(
             "period": period,
             "details": {
                 "transfers": [_fields(o) for o in planned.outcomes],
-                "meta": dict(meta or {}),
+                "meta": meta,
             },
         },
     )
@@ -127,7 +130,7 @@ def reverse(
     effective_date: dt.date | None = None,
     idempotency_key: str | None = None,
     period: str | None = None,
-    meta: Mapping[str, Any] | None = None,
+    record: ReversalRecord | None = None,
 ) -> Booked:
     """Undo a transaction with its mirror image: every entry and limit counter move negated.
 
@@ -136,13 +139,14 @@ def reverse(
     zero (mileage already spent), since a correction must always be bookable.
     """
     repo = LedgerRepository(session)
+    meta = record.to_meta() if record is not None else {}
     effective_date = effective_date or today()
     request_hash = _hash(
         {
             "reverses": transaction_id,
             "reason": reason,
             "effective_date": effective_date.isoformat(),
-            "meta": dict(meta or {}),
+            "meta": meta,
         }
     )
     if idempotency_key is not None:
@@ -174,7 +178,7 @@ def reverse(
         plan=planned,
         accounts=locked.accounts,
         header={
-            "kind": "reversal",
+            "kind": TransactionKind.REVERSAL,
             "effective_date": effective_date,
             "idempotency_key": idempotency_key,
             "request_hash": request_hash,
@@ -185,7 +189,7 @@ def reverse(
                 "reason": reason,
                 "reverses_kind": original.kind,
                 "reverses_effective_date": original.effective_date.isoformat(),
-                "meta": dict(meta or {}),
+                "meta": meta,
             },
         },
     )

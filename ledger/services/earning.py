@@ -16,7 +16,7 @@ from ledger import clock
 from ledger.domain import AccountType
 from ledger.errors import AlreadyAttended, InvalidInput, UnknownSession
 from ledger.ids import new_id
-from ledger.models import CONDITIONS, Attendance, EducationSession, Patient, Visit
+from ledger.models import Attendance, EducationSession, Patient, Visit
 from ledger.programme import (
     Award,
     AwardAccounts,
@@ -25,6 +25,7 @@ from ledger.programme import (
     education_transfers,
     visit_transfers,
 )
+from ledger.records import AttendanceRecord, VisitRecord
 from ledger.rules import RuleBook
 from ledger.services.booking import book
 from ledger.services.events import check_event_date, rules_for
@@ -39,6 +40,7 @@ from ledger.services.registry import (
     get_patient,
     home_clinic_on,
 )
+from ledger.vocabulary import Condition, TransactionKind, values
 
 __all__ = ["Recorded", "create_education_session", "record_attendance", "record_visit"]
 
@@ -79,7 +81,7 @@ def record_visit(
     visit_id = new_id("vis")
     booked = book(
         session,
-        kind="visit",
+        kind=TransactionKind.VISIT,
         effective_date=visited_on,
         transfers=visit_transfers(
             ruleset,
@@ -90,13 +92,9 @@ def record_visit(
         ),
         district=patient.district,
         period=period_for(session, patient.district, visited_on),
-        meta={
-            "event": "visit",
-            "event_id": visit_id,
-            "patient": patient.id,
-            "clinic": home.id,
-            "rule_set": ruleset.label,
-        },
+        record=VisitRecord(
+            event_id=visit_id, patient=patient.id, clinic=home.id, rule_set=ruleset.label
+        ),
     )
     session.add(
         Visit(
@@ -133,7 +131,7 @@ def create_education_session(
 ) -> EducationSession:
     """An education class, held by the district's health centre or by one of its clinics."""
     get_district(session, district)
-    if condition not in CONDITIONS:
+    if condition not in values(Condition):
         raise InvalidInput("condition is hypertension or diabetes", field="condition")
     if not title.strip():
         raise InvalidInput("a session needs a title", field="title")
@@ -186,7 +184,7 @@ def record_attendance(
     attendance_id = new_id("att")
     booked = book(
         session,
-        kind="education",
+        kind=TransactionKind.EDUCATION,
         effective_date=day,
         transfers=education_transfers(
             ruleset,
@@ -197,14 +195,13 @@ def record_attendance(
         ),
         district=patient.district,
         period=period_for(session, patient.district, day),
-        meta={
-            "event": "education",
-            "event_id": attendance_id,
-            "session": session_id,
-            "patient": patient.id,
-            "clinic": home.id,
-            "rule_set": ruleset.label,
-        },
+        record=AttendanceRecord(
+            event_id=attendance_id,
+            session=session_id,
+            patient=patient.id,
+            clinic=home.id,
+            rule_set=ruleset.label,
+        ),
     )
     session.add(
         Attendance(

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
@@ -60,6 +60,7 @@ from ledger.models import (
     Visit,
 )
 from ledger.programme import Readings
+from ledger.records import MigrationRecord, Tag, read_record
 from ledger.services.booking import book
 from ledger.services.earning import create_education_session, record_attendance, record_visit
 from ledger.services.events import late_entry_window
@@ -73,6 +74,7 @@ from ledger.services.registry import (
     register_clinic,
     register_patient,
 )
+from ledger.vocabulary import Beneficiary, TransactionKind
 
 __all__ = [
     "FILES",
@@ -472,12 +474,13 @@ def import_balance(
         patient,
         as_of=as_of,
         amount=recorded - replayed,
-        meta={
-            "legacy_id": legacy_id,
-            "recorded": recorded,
-            "replayed": replayed,
-            "replayed_events": events,
-        },
+        record=MigrationRecord(
+            patient=patient.id,
+            legacy_id=legacy_id,
+            recorded=recorded,
+            replayed=replayed,
+            replayed_events=events,
+        ),
     )
     _remember(
         session,
@@ -766,7 +769,7 @@ def _ensure_not_migrated(session: Session, patient: Patient) -> None:
 
 
 def _book_migration(
-    session: Session, patient: Patient, *, as_of: dt.date, amount: int, meta: Mapping[str, Any]
+    session: Session, patient: Patient, *, as_of: dt.date, amount: int, record: MigrationRecord
 ) -> int | None:
     """Book ``amount`` to the patient from the district's expense (back to it if negative)."""
     if amount == 0:
@@ -775,12 +778,14 @@ def _book_migration(
     debit, credit = (expense, patient.account_id) if amount > 0 else (patient.account_id, expense)
     booked = book(
         session,
-        kind="migration",
+        kind=TransactionKind.MIGRATION,
         effective_date=as_of,
-        transfers=[Transfer(debit, credit, abs(amount), tag="patient:migration")],
+        transfers=[
+            Transfer(debit, credit, abs(amount), tag=str(Tag(Beneficiary.PATIENT, "migration")))
+        ],
         district=patient.district,
         period=period_for(session, patient.district, as_of),
-        meta={"event": "migration", "patient": patient.id, **meta},
+        record=record,
     )
     return booked.transaction_id
 
@@ -790,15 +795,15 @@ def _reported(session: Session, row: ImportRow, patient_legacy_id: str) -> Diffe
     if row.transaction_id is None or row.record_id is None:
         return None
     booked = session.get(Transaction, row.transaction_id)
-    meta = (booked.details or {}).get("meta", {}) if booked is not None else {}
-    if booked is None or not meta.get("replayed_events"):
+    record = read_record((booked.details or {}).get("meta")) if booked is not None else None
+    if booked is None or not isinstance(record, MigrationRecord) or not record.replayed_events:
         return None
     return Difference(
         patient_legacy_id,
         row.record_id,
         booked.effective_date,
-        int(meta["recorded"]),
-        int(meta["replayed"]),
+        record.recorded,
+        record.replayed,
         booked.id,
     )
 

@@ -18,6 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ledger.models import Settlement
+from ledger.vocabulary import SettlementStatus
 
 __all__ = [
     "first_open",
@@ -66,7 +67,7 @@ def lock_for_close(session: Session, district: str) -> None:
 def last_closed(session: Session, district: str) -> tuple[int, int] | None:
     row = session.execute(
         select(Settlement.year, Settlement.quarter)
-        .where(Settlement.district == district, Settlement.status == "closed")
+        .where(Settlement.district == district, Settlement.status == SettlementStatus.CLOSED)
         .order_by(Settlement.year.desc(), Settlement.quarter.desc())
         .limit(1)
     ).first()

@@ -12,7 +12,15 @@ from ledger.errors import LedgerError, UnknownTransaction
 from ledger.models import Transaction
 from ledger.repository import AccountInfo, HistoryRow, LedgerRepository
 
-__all__ = ["HistoryPage", "InvalidCursor", "balance", "history", "transaction"]
+__all__ = [
+    "HistoryPage",
+    "InvalidCursor",
+    "balance",
+    "history",
+    "transaction",
+    "transaction_by_number",
+    "transaction_number",
+]
 
 MAX_PAGE = 500
 
@@ -80,3 +88,16 @@ def transaction(session: Session, transaction_id: int) -> Transaction:
     if found is None:
         raise UnknownTransaction(f"no transaction {transaction_id}")
     return found
+
+
+def transaction_number(text: str) -> int:
+    """The ledger's number behind a transaction id as clients write it: ASCII decimal digits
+    (``str.isdigit`` alone would pass ``²`` and full-width digits to ``int``)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        raise UnknownTransaction(f"no transaction {text!r}")
+    return int(text)
+
+
+def transaction_by_number(session: Session, text: str) -> Transaction:
+    """A booked transaction's header, named by its id as clients write it."""
+    return transaction(session, transaction_number(text))

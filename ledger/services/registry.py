@@ -28,14 +28,24 @@ from ledger.errors import (
     UnknownPatient,
 )
 from ledger.ids import new_id
-from ledger.models import CONDITIONS, Clinic, District, HomeClinic, Patient
+from ledger.models import Clinic, District, HomeClinic, Patient
 from ledger.programme import Award, AwardAccounts, awards_from, enrolment_transfers
+from ledger.records import EnrolmentRecord, LeavingRecord, Tag
 from ledger.repository import LedgerRepository
 from ledger.rules import RuleBook
 from ledger.services.booking import book, open_account
 from ledger.services.events import check_event_date, rules_for
 from ledger.services.periods import period_for
 from ledger.services.reading import balance
+from ledger.vocabulary import (
+    LEAVING_STATUSES,
+    Beneficiary,
+    ClinicKind,
+    Condition,
+    PatientStatus,
+    TransactionKind,
+    values,
+)
 
 __all__ = [
     "PatientSummary",
@@ -58,7 +68,6 @@ __all__ = [
     "update_patient",
 ]
 
-LEAVING_STATUSES = ("moved", "withdrawn", "deceased")
 CONSENT_WORDING = "2024-v1"
 
 
@@ -128,7 +137,7 @@ def register_clinic(
     district: str,
     participating_since: dt.date | None = None,
 ) -> Clinic:
-    if kind not in ("chronic", "ophthalmology"):
+    if kind not in values(ClinicKind):
         raise InvalidInput("kind is chronic or ophthalmology", field="kind")
     if not name.strip():
         raise InvalidInput("a clinic needs a name", field="name")
@@ -218,7 +227,7 @@ def register_patient(
     if existing is not None:
         raise DuplicatePatient(existing.id)
     clinic = get_clinic(session, clinic_id)
-    if clinic.kind != "chronic":
+    if clinic.kind != ClinicKind.CHRONIC:
         raise InvalidInput(
             "patients register at a chronic-disease clinic, not an ophthalmology clinic",
             field="clinic",
@@ -233,8 +242,8 @@ def register_patient(
         name=name,
         birth_date=birth_date,
         phone=e164,
-        has_hypertension="hypertension" in wanted,
-        has_diabetes="diabetes" in wanted,
+        has_hypertension=Condition.HYPERTENSION in wanted,
+        has_diabetes=Condition.DIABETES in wanted,
         sms_consent=sms_consent,
         consent_changed_at=now,
         consent_wording=CONSENT_WORDING,
@@ -242,7 +251,7 @@ def register_patient(
         clinic_id=clinic.id,
         district=clinic.district,
         enrolled_on=enrolled_on,
-        status="active",
+        status=PatientStatus.ACTIVE,
         account_id=open_account(
             session,
             code=f"patient:{patient_id}",
@@ -255,7 +264,7 @@ def register_patient(
     session.add(HomeClinic(patient_id=patient_id, clinic_id=clinic.id, from_date=enrolled_on))
     booked = book(
         session,
-        kind="enrolment",
+        kind=TransactionKind.ENROLMENT,
         effective_date=enrolled_on,
         transfers=enrolment_transfers(
             ruleset,
@@ -268,12 +277,7 @@ def register_patient(
         ),
         district=clinic.district,
         period=period_for(session, clinic.district, enrolled_on),
-        meta={
-            "event": "enrolment",
-            "patient": patient_id,
-            "clinic": clinic.id,
-            "rule_set": ruleset.label,
-        },
+        record=EnrolmentRecord(patient=patient_id, clinic=clinic.id, rule_set=ruleset.label),
     )
     patient.enrolment_transaction_id = booked.transaction_id
     session.flush()
@@ -299,7 +303,7 @@ def change_home_clinic(
     patient = get_patient(session, patient_id, for_update=True)
     ensure_active(patient)
     clinic = get_clinic(session, clinic_id)
-    if clinic.kind != "chronic":
+    if clinic.kind != ClinicKind.CHRONIC:
         raise InvalidInput("a home clinic is a chronic-disease clinic", field="clinic_id")
     ensure_participating(clinic, on)
     if on < patient.enrolled_on:
@@ -332,17 +336,19 @@ def leave_programme(
         forfeiture = district_account(session, patient.district, AccountType.FORFEITURE)
         booked = book(
             session,
-            kind="forfeiture",
+            kind=TransactionKind.FORFEITURE,
             effective_date=on,
-            transfers=[Transfer(patient.account_id, forfeiture, left, tag="patient:forfeiture")],
+            transfers=[
+                Transfer(
+                    patient.account_id,
+                    forfeiture,
+                    left,
+                    tag=str(Tag(Beneficiary.PATIENT, "forfeiture")),
+                )
+            ],
             district=patient.district,
             period=period_for(session, patient.district, on),
-            meta={
-                "event": "leaving",
-                "patient": patient.id,
-                "status": status,
-                "rule_set": ruleset.label,
-            },
+            record=LeavingRecord(patient=patient.id, status=status, rule_set=ruleset.label),
         )
         patient.leaving_transaction_id = booked.transaction_id
     session.flush()
@@ -368,8 +374,8 @@ def update_patient(
         patient.phone = e164
     if conditions is not None:
         wanted = _conditions(conditions)
-        patient.has_hypertension = "hypertension" in wanted
-        patient.has_diabetes = "diabetes" in wanted
+        patient.has_hypertension = Condition.HYPERTENSION in wanted
+        patient.has_diabetes = Condition.DIABETES in wanted
     if sms_consent is not None and sms_consent != patient.sms_consent:
         patient.sms_consent = sms_consent
         patient.consent_changed_at = clock.now()
@@ -399,7 +405,7 @@ def summarise(
 
 def _conditions(conditions: Collection[str]) -> set[str]:
     wanted = set(conditions)
-    if not wanted or not wanted <= set(CONDITIONS):
+    if not wanted or not wanted <= set(Condition):
         raise InvalidInput(
             "conditions is a non-empty list of hypertension and/or diabetes", field="conditions"
         )
@@ -407,7 +413,7 @@ def _conditions(conditions: Collection[str]) -> set[str]:
 
 
 def ensure_active(patient: Patient) -> None:
-    if patient.status != "active":
+    if patient.status != PatientStatus.ACTIVE:
         raise PatientNotActive(
             f"patient {patient.id} left the programme on {patient.left_on} ({patient.status})"
         )

@@ -30,10 +30,16 @@ from ledger.models import (
     Transaction,
     Visit,
 )
+from ledger.vocabulary import TransactionKind
 
 __all__ = ["Figures", "Row", "annual_report", "clinic_report", "district_report", "usage_rate"]
 
-AWARD_KINDS = ("enrolment", "visit", "education", "migration")
+AWARD_KINDS = (
+    TransactionKind.ENROLMENT,
+    TransactionKind.VISIT,
+    TransactionKind.EDUCATION,
+    TransactionKind.MIGRATION,
+)
 
 
 @dataclass

@@ -26,14 +26,15 @@ from ledger.errors import (
     NotFound,
     QuarterClosed,
     QuarterNotEnded,
-    UnknownTransaction,
 )
 from ledger.ids import new_id
 from ledger.models import Account, Clinic, Entry, Settlement, SettlementLine, Transaction
+from ledger.records import PaymentRecord, SettlementRecord, Tag
 from ledger.services import periods
-from ledger.services.booking import Booked, book, reverse
+from ledger.services.booking import book
 from ledger.services.registry import district_account, get_district
 from ledger.services.statements import quarter_bounds
+from ledger.vocabulary import SettlementStatus, TransactionKind, TransferGroup
 
 __all__ = [
     "close_settlement",
@@ -41,10 +42,10 @@ __all__ = [
     "lines_of",
     "open_settlement",
     "record_payment",
-    "void_entry",
+    "view_settlement",
 ]
 
-SETTLEMENT_KINDS = ("settlement", "payment")
+SETTLEMENT_KINDS = (TransactionKind.SETTLEMENT, TransactionKind.PAYMENT)
 
 
 @dataclass
@@ -141,15 +142,66 @@ def open_settlement(session: Session, *, district: str, year: int, quarter: int)
             district=district,
             year=year,
             quarter=quarter,
-            status="draft",
+            status=SettlementStatus.DRAFT,
             total=0,
             computed_at=clock.now(),
         )
         session.add(settlement)
         session.flush()
-    if settlement.status == "draft":
+    if settlement.status == SettlementStatus.DRAFT:
         _store_lines(session, settlement, compute(session, district, year, quarter))
     return settlement
+
+
+@dataclass(frozen=True)
+class LineView:
+    """A clinic's line as shown: its figures and, once closed, whether it was paid."""
+
+    clinic_id: str
+    clinic_name: str
+    earned: int
+    reimbursed: int
+    corrections: int
+    payout: int
+    paid_on: dt.date | None = None
+    payment_reference: str | None = None
+
+
+@dataclass(frozen=True)
+class SettlementView:
+    settlement: Settlement
+    lines: list[LineView]
+    total: int
+    computed_at: dt.datetime
+
+
+def view_settlement(session: Session, settlement: Settlement) -> SettlementView:
+    """A settlement as it stands: a draft computed afresh from the ledger (and not stored:
+    reading writes nothing), a closed one as it was frozen."""
+    if settlement.status == SettlementStatus.CLOSED:
+        lines = [
+            LineView(
+                line.clinic_id,
+                name,
+                line.earned,
+                line.reimbursed,
+                line.corrections,
+                line.payout,
+                line.paid_on,
+                line.payment_reference,
+            )
+            for line, name in lines_of(session, settlement)
+        ]
+        return SettlementView(settlement, lines, settlement.total, settlement.computed_at)
+    figures = compute(session, settlement.district, settlement.year, settlement.quarter)
+    names = dict(
+        session.execute(select(Clinic.id, Clinic.name).where(Clinic.id.in_(figures.keys()))).all()
+    )
+    lines = [
+        LineView(clinic_id, names[clinic_id], f.earned, f.reimbursed, f.corrections, f.payout)
+        for clinic_id, f in figures.items()
+    ]
+    return SettlementView(settlement, lines, sum(f.payout for f in figures.values()), clock.now())
 
 
 def lines_of(session: Session, settlement: Settlement) -> list[tuple[SettlementLine, str]]:
@@ -193,7 +245,7 @@ def close_settlement(
     settlement = get_settlement(session, settlement_id)
     periods.lock_for_close(session, settlement.district)
     session.refresh(settlement, with_for_update=True)
-    if settlement.status == "closed":
+    if settlement.status == SettlementStatus.CLOSED:
         return settlement
     year, quarter, district = settlement.year, settlement.quarter, settlement.district
     _, end = quarter_bounds(year, quarter)
@@ -218,17 +270,19 @@ def close_settlement(
             (clinic.earned_account_id, f.earned + f.corrections_earned),
             (clinic.reimbursable_account_id, f.reimbursed + f.corrections_reimbursed),
         ):
-            transfers += _move(account, payable, moved, tag=f"settlement:{clinic_id}")
+            transfers += _move(
+                account, payable, moved, tag=str(Tag(TransferGroup.SETTLEMENT, clinic_id))
+            )
     booked = book(
         session,
-        kind="settlement",
+        kind=TransactionKind.SETTLEMENT,
         effective_date=today,
         transfers=transfers,
         district=district,
         period=periods.label(year, quarter),
-        meta={"event": "settlement", "settlement": settlement.id, "total": settlement.total},
+        record=SettlementRecord(settlement=settlement.id, total=settlement.total),
     )
-    settlement.status = "closed"
+    settlement.status = SettlementStatus.CLOSED
     settlement.closed_at = clock.now()
     settlement.closed_by = closed_by
     settlement.transaction_id = booked.transaction_id
@@ -261,7 +315,7 @@ def _open_quarters_before(session: Session, district: str, period: str) -> list[
         periods.label(y, q)
         for y, q in session.execute(
             select(Settlement.year, Settlement.quarter).where(
-                Settlement.district == district, Settlement.status == "closed"
+                Settlement.district == district, Settlement.status == SettlementStatus.CLOSED
             )
         )
     }
@@ -278,7 +332,7 @@ def record_payment(
 ) -> SettlementLine:
     """Record that a clinic's payout was paid: it moves from payable to paid (cash)."""
     settlement = get_settlement(session, settlement_id)
-    if settlement.status != "closed":
+    if settlement.status != SettlementStatus.CLOSED:
         raise QuarterClosed("a payment is recorded once the settlement is closed")
     line = session.execute(
         select(SettlementLine)
@@ -296,53 +350,15 @@ def record_payment(
     cash = district_account(session, district, AccountType.DISTRICT_CASH)
     booked = book(
         session,
-        kind="payment",
+        kind=TransactionKind.PAYMENT,
         effective_date=paid_on,
-        transfers=_move(payable, cash, line.payout, tag=f"payment:{clinic_id}"),
+        transfers=_move(payable, cash, line.payout, tag=str(Tag(TransferGroup.PAYMENT, clinic_id))),
         district=district,
         period=periods.label(settlement.year, settlement.quarter),
-        meta={
-            "event": "payment",
-            "settlement": settlement_id,
-            "clinic": clinic_id,
-            "reference": reference,
-        },
+        record=PaymentRecord(settlement=settlement_id, clinic=clinic_id, reference=reference),
     )
     line.paid_on = paid_on
     line.payment_reference = reference.strip()
     line.payment_transaction_id = booked.transaction_id
     session.flush()
     return line
-
-
-def void_entry(
-    session: Session,
-    *,
-    transaction_id: int,
-    clinic_id: str,
-    reason: str,
-    today: dt.date | None = None,
-) -> Booked:
-    """A clinic voids its own mistaken entry while the entry's quarter is open."""
-    today = today or clock.today()
-    original = session.get(Transaction, transaction_id)
-    if original is None or (original.details or {}).get("meta", {}).get("clinic") != clinic_id:
-        raise UnknownTransaction(f"no transaction {transaction_id} of this clinic")
-    if original.kind not in ("visit", "education", "enrolment", "redemption"):
-        raise InvalidInput(f"a {original.kind} entry is corrected by the health centre")
-    if not reason.strip():
-        raise InvalidInput("say why the entry is voided", field="reason")
-    district = original.district or ""
-    opened = periods.first_open(session, district)
-    if original.period and opened and periods.parse(original.period) < opened:
-        raise QuarterClosed(
-            f"{original.period} is closed; ask the health centre to book a correction"
-        )
-    return reverse(
-        session,
-        transaction_id=transaction_id,
-        reason=reason,
-        effective_date=today,
-        period=periods.period_for(session, district, today),
-        meta={"voided_by_clinic": clinic_id},
-    )

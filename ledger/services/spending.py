@@ -17,13 +17,15 @@ from ledger import clock
 from ledger.domain import Transfer
 from ledger.errors import InvalidInput, OutOfDistrict, PurposeNotAllowed
 from ledger.ids import new_id
-from ledger.models import PURPOSES, Clinic, Patient, Redemption
+from ledger.models import Clinic, Patient, Redemption
+from ledger.records import RedemptionRecord, Tag
 from ledger.rules import RuleBook
 from ledger.services.booking import book
 from ledger.services.events import check_event_date, rules_for
 from ledger.services.periods import period_for
 from ledger.services.reading import balance
 from ledger.services.registry import ensure_participating, get_clinic, get_patient
+from ledger.vocabulary import ClinicKind, Purpose, TransactionKind, TransferGroup, values
 
 __all__ = ["Spent", "check_may_spend", "may_spend_at", "redeem"]
 
@@ -72,8 +74,8 @@ def redeem(
     today = today or clock.today()
     if amount <= 0:
         raise InvalidInput("the amount is a positive number of M", field="amount")
-    if purpose not in PURPOSES:
-        raise InvalidInput(f"purpose is one of {', '.join(PURPOSES)}", field="purpose")
+    if purpose not in values(Purpose):
+        raise InvalidInput(f"purpose is one of {', '.join(Purpose)}", field="purpose")
     patient = get_patient(session, patient_id)
     clinic = get_clinic(session, clinic_id)
     ruleset = rules_for(rules, spent_on, patient.district)
@@ -82,7 +84,9 @@ def redeem(
     check_may_spend(patient, clinic, spent_on, rules=rules)
     allowed = ruleset.spending.purposes.get(clinic.kind, [])  # type: ignore[call-overload]
     if purpose not in allowed:
-        kind = "an ophthalmology" if clinic.kind == "ophthalmology" else "a chronic-disease"
+        kind = (
+            "an ophthalmology" if clinic.kind == ClinicKind.OPHTHALMOLOGY else "a chronic-disease"
+        )
         raise PurposeNotAllowed(
             f"{purpose} is not paid with mileage at {kind} clinic "
             f"(allowed there: {', '.join(allowed) or 'nothing'})",
@@ -91,7 +95,7 @@ def redeem(
     redemption_id = new_id("red")
     booked = book(
         session,
-        kind="redemption",
+        kind=TransactionKind.REDEMPTION,
         effective_date=spent_on,
         transfers=[
             Transfer(
@@ -99,18 +103,14 @@ def redeem(
                 clinic.reimbursable_account_id,
                 amount,
                 min_debit_balance=ruleset.spending.threshold,
-                tag=f"spending:{purpose}",
+                tag=str(Tag(TransferGroup.SPENDING, purpose)),
             )
         ],
         district=clinic.district,
         period=period_for(session, clinic.district, spent_on),
-        meta={
-            "event": "redemption",
-            "event_id": redemption_id,
-            "patient": patient.id,
-            "clinic": clinic.id,
-            "rule_set": ruleset.label,
-        },
+        record=RedemptionRecord(
+            event_id=redemption_id, patient=patient.id, clinic=clinic.id, rule_set=ruleset.label
+        ),
     )
     redemption = Redemption(
         id=redemption_id,

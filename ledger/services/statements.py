@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session
 
 from ledger.domain import AccountType, normal_sign
 from ledger.models import Clinic, Patient
+from ledger.records import Tag
 from ledger.repository import DatedEntry, entries_between
 from ledger.services.reading import balance
+from ledger.vocabulary import TransferGroup
 
 __all__ = [
     "ClinicStatement",
@@ -124,11 +126,11 @@ def _split(entry: DatedEntry, type_: AccountType) -> list[Line]:
         for t in entry.details.get("transfers", []):
             if not t["amount"]:
                 continue
-            beneficiary, _, name = t["tag"].partition(":")
+            tag = Tag.parse(t["tag"])
             if t["credit"] == entry.account_id:
-                lines.append(_line(entry, normal_sign(type_) * -t["amount"], name, beneficiary))
+                lines.append(_line(entry, normal_sign(type_) * -t["amount"], tag))
             elif t["debit"] == entry.account_id:
-                lines.append(_line(entry, normal_sign(type_) * t["amount"], name, beneficiary))
+                lines.append(_line(entry, normal_sign(type_) * t["amount"], tag))
         if sum(line.amount for line in lines) == amount and lines:
             return lines
     return [
@@ -144,13 +146,13 @@ def _split(entry: DatedEntry, type_: AccountType) -> list[Line]:
     ]
 
 
-def _line(entry: DatedEntry, amount: int, name: str, beneficiary: str) -> Line:
-    spending = beneficiary == "spending"
+def _line(entry: DatedEntry, amount: int, tag: Tag) -> Line:
+    spending = tag.group == TransferGroup.SPENDING
     return Line(
         entry.effective_date,
         entry.transaction_id,
         entry.kind,
-        rule=None if spending else name,
-        purpose=name if spending else None,
+        rule=None if spending else tag.name,
+        purpose=tag.name if spending else None,
         amount=amount,
     )

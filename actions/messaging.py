@@ -1,0 +1,69 @@
+"""Texts: a patient's list, a district's pause switch and no-send days, delivery reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from actions.context import Context
+from ledger.models import DistrictMessaging, Message, NoSendDay, Patient
+from notifications import outbox, switches
+
+__all__ = [
+    "add_no_send_day",
+    "record_delivery_report",
+    "remove_no_send_day",
+    "set_messaging",
+    "show_patient_messages",
+]
+
+
+def show_patient_messages(
+    session: Session, ctx: Context, patient: Patient, *, before: str | None, limit: int
+) -> list[Message]:
+    """The patient's reminders and recalls, newest first (audited: they are personal)."""
+    rows = outbox.list_messages(session, patient.id, before=before, limit=limit)
+    ctx.audit(session, "patient.messages", f"patients/{patient.id}/messages", patient_id=patient.id)
+    return rows
+
+
+def set_messaging(
+    session: Session, ctx: Context, district: str, *, paused: bool, reason: str
+) -> DistrictMessaging:
+    """Pause or resume a district's texts; paused, they wait in the outbox, none is lost."""
+    row = switches.set_paused(
+        session, district, paused=paused, reason=reason, by=ctx.label, now=ctx.now
+    )
+    ctx.audit(session, "district.messaging", f"districts/{district}/messaging")
+    return row
+
+
+def add_no_send_day(
+    session: Session, ctx: Context, district: str, day: dt.date, *, reason: str
+) -> NoSendDay:
+    """A day the district sends no texts (they go on the next sending day)."""
+    row = switches.set_no_send_day(session, district, day, reason=reason)
+    ctx.audit(session, "district.no_send_day", f"districts/{district}/no-send-days/{day}")
+    return row
+
+
+def remove_no_send_day(session: Session, ctx: Context, district: str, day: dt.date) -> None:
+    """Send on that day again."""
+    switches.remove_no_send_day(session, district, day)
+    ctx.audit(session, "district.no_send_day.remove", f"districts/{district}/no-send-days/{day}")
+
+
+def record_delivery_report(
+    session: Session,
+    *,
+    message_id: str | None,
+    sid: str,
+    status: str,
+    error_code: int | None,
+    now: dt.datetime,
+) -> None:
+    """The channel's delivery report for a text (Twilio's status callback, already verified)."""
+    outbox.record_status(
+        session, message_id=message_id, sid=sid, status=status, error_code=error_code, now=now
+    )

@@ -1,0 +1,151 @@
+"""A patient's membership: registering, reading, looking up, changing, moving, leaving."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from actions import policy
+from actions.context import Context
+from ledger.errors import UnknownPatient
+from ledger.models import Patient
+from ledger.programme import Award
+from ledger.services import registry
+from ledger.services.reading import balance
+from ledger.services.registry import PatientSummary
+from notifications import outbox
+
+__all__ = [
+    "Found",
+    "PatientView",
+    "Registered",
+    "leave_programme",
+    "look_up_patient",
+    "move_patient",
+    "register_patient",
+    "show_patient",
+    "update_patient",
+]
+
+
+@dataclass(frozen=True)
+class PatientView:
+    """A patient with their balance, this year's earnings and what the cap leaves."""
+
+    patient: Patient
+    summary: PatientSummary
+
+
+@dataclass(frozen=True)
+class Registered(PatientView):
+    transaction_id: int
+    awards: list[Award]
+
+
+@dataclass(frozen=True)
+class Found:
+    patient: Patient
+    balance: int
+
+
+def _view(session: Session, ctx: Context, patient: Patient) -> PatientView:
+    return PatientView(patient, registry.summarise(session, patient, today=ctx.today))
+
+
+def register_patient(
+    session: Session,
+    ctx: Context,
+    *,
+    clinic_id: str,
+    name: str,
+    birth_date: dt.date,
+    phone: str,
+    conditions: Collection[str],
+    sms_consent: bool,
+    enrolled_on: dt.date | None = None,
+) -> Registered:
+    """Register a patient at ``clinic_id`` and book the enrolment awards."""
+    registered = registry.register_patient(
+        session,
+        clinic_id=clinic_id,
+        name=name,
+        birth_date=birth_date,
+        phone=phone,
+        conditions=conditions,
+        sms_consent=sms_consent,
+        enrolled_on=enrolled_on,
+        recorded_by=ctx.label,
+        today=ctx.today,
+    )
+    patient = registered.patient
+    ctx.audit(session, "patient.create", f"patients/{patient.id}", patient_id=patient.id)
+    view = _view(session, ctx, patient)
+    return Registered(patient, view.summary, registered.transaction_id, registered.awards)
+
+
+def show_patient(session: Session, ctx: Context, patient: Patient) -> PatientView:
+    """A patient's page, as read by the caller (audited)."""
+    ctx.audit(session, "patient.read", f"patients/{patient.id}", patient_id=patient.id)
+    return _view(session, ctx, patient)
+
+
+def look_up_patient(
+    session: Session, ctx: Context, *, name: str, birth_date: dt.date, phone: str
+) -> Found:
+    """Find a patient by name, birth date and phone, among those the caller may find."""
+    patient = registry.find_patient(session, name=name, birth_date=birth_date, phone=phone)
+    principal = ctx.principal
+    clinic = None if principal.clinic_id is None else registry.get_clinic(session, ctx.clinic_id)
+    if patient is None or not policy.may_look_up(principal, patient, clinic, ctx.today):
+        raise UnknownPatient("no patient with that name, birth date and phone")
+    ctx.audit(session, "patient.lookup", f"patients/{patient.id}", patient_id=patient.id)
+    return Found(patient, balance(session, patient.account_id))
+
+
+def update_patient(
+    session: Session,
+    ctx: Context,
+    patient: Patient,
+    *,
+    sms_consent: bool | None = None,
+    phone: str | None = None,
+    conditions: Collection[str] | None = None,
+) -> PatientView:
+    """Change consent, phone or conditions; withdrawn consent cancels the queued texts."""
+    registry.update_patient(
+        session,
+        patient_id=patient.id,
+        recorded_by=ctx.label,
+        sms_consent=sms_consent,
+        phone=phone,
+        conditions=conditions,
+    )
+    if sms_consent is False:
+        outbox.cancel_for_patient(session, patient.id, reason="consent withdrawn", now=ctx.now)
+    ctx.audit(session, "patient.update", f"patients/{patient.id}", patient_id=patient.id)
+    return _view(session, ctx, patient)
+
+
+def move_patient(
+    session: Session, ctx: Context, patient: Patient, *, clinic_id: str, on: dt.date | None
+) -> PatientView:
+    """Move a patient to another home clinic from ``on`` (today); the balance moves too."""
+    registry.change_home_clinic(
+        session, patient_id=patient.id, clinic_id=clinic_id, on=on or ctx.today
+    )
+    ctx.audit(session, "patient.move", f"patients/{patient.id}", patient_id=patient.id)
+    return _view(session, ctx, patient)
+
+
+def leave_programme(
+    session: Session, ctx: Context, patient: Patient, *, status: str, on: dt.date | None
+) -> PatientView:
+    """The patient leaves (moved, withdrawn, deceased): the balance goes as the rules say and
+    their queued texts are cancelled."""
+    registry.leave_programme(session, patient_id=patient.id, status=status, on=on or ctx.today)
+    outbox.cancel_for_patient(session, patient.id, reason=f"left ({status})", now=ctx.now)
+    ctx.audit(session, "patient.leave", f"patients/{patient.id}", patient_id=patient.id)
+    return _view(session, ctx, patient)

@@ -1,0 +1,41 @@
+"""Clinics joining and leaving the programme."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from actions.context import Context
+from ledger.models import Clinic
+from ledger.services import registry
+
+__all__ = ["clinic_leaves", "register_clinic"]
+
+
+def register_clinic(
+    session: Session,
+    ctx: Context,
+    *,
+    name: str,
+    kind: str,
+    district: str,
+    participating_since: dt.date | None = None,
+) -> Clinic:
+    """Register a participating clinic in ``district`` (from today unless said otherwise)."""
+    clinic = registry.register_clinic(
+        session,
+        name=name,
+        kind=kind,
+        district=district,
+        participating_since=participating_since or ctx.today,
+    )
+    ctx.audit(session, "clinic.create", f"clinics/{clinic.id}")
+    return clinic
+
+
+def clinic_leaves(session: Session, ctx: Context, clinic: Clinic, *, on: dt.date) -> Clinic:
+    """End a clinic's participation after ``on``; its records and balances stay."""
+    registry.clinic_leaves(session, clinic_id=clinic.id, on=on)
+    ctx.audit(session, "clinic.leave", f"clinics/{clinic.id}")
+    return clinic
