@@ -1,0 +1,177 @@
+"""Queueing and cancelling texts, and listing a patient's: what the edges do to the outbox.
+
+Every function here runs inside the caller's transaction: it takes a ``Session``, writes
+through it (execute, flush), never commits. A text is queued or cancelled together with the
+visit, the consent change or the recall scan that caused it, so a rolled-back change leaves
+no text behind; the worker (``dispatcher``) sends only what has been committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ledger.ids import new_id
+from ledger.models import Message, NoSendDay, Patient
+from notifications.calendar import SendingCalendar
+
+__all__ = [
+    "cancel_for_patient",
+    "list_messages",
+    "no_send_days",
+    "on_visit",
+    "queue_recall",
+    "queue_reminder",
+]
+
+
+def no_send_days(session: Session, district: str) -> set[dt.date]:
+    return set(
+        session.execute(select(NoSendDay.day).where(NoSendDay.district == district)).scalars()
+    )
+
+
+def _upsert(session: Session, **row: object) -> Message | None:
+    """The message for (patient, kind, due date): revived if cancelled, else as it is."""
+    found = session.execute(
+        select(Message).where(
+            Message.patient_id == row["patient_id"],
+            Message.kind == row["kind"],
+            Message.due_date == row["due_date"],
+        )
+    ).scalar()
+    if found is None:
+        message = Message(id=new_id("msg"), attempts=0, **row)
+        session.add(message)
+        session.flush()
+        return message
+    if found.status == "cancelled":
+        for name, value in row.items():
+            setattr(found, name, value)
+        session.flush()
+    return found
+
+
+def queue_reminder(
+    session: Session,
+    *,
+    patient: Patient,
+    clinic_id: str,
+    follow_up: dt.date,
+    now: dt.datetime,
+    calendar: SendingCalendar,
+) -> Message | None:
+    """Queue the reminder of a booked follow-up for the last sending day before it.
+
+    Recorded too late for that day's window, it is kept as ``suppressed``: never sent stale.
+    """
+    if not patient.sms_consent or patient.status != "active":
+        return None
+    day = calendar.last_sending_day_before(follow_up, no_send_days(session, patient.district))
+    late = now >= calendar.closes(day)
+    return _upsert(
+        session,
+        patient_id=patient.id,
+        district=patient.district,
+        kind="reminder",
+        due_date=follow_up,
+        sequence=0,
+        clinic_id=clinic_id,
+        not_before=max(calendar.opens(day), now),
+        status="suppressed" if late else "queued",
+        closed_reason="recorded after its sending day" if late else None,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def queue_recall(
+    session: Session,
+    *,
+    patient: Patient,
+    clinic_id: str | None,
+    due: dt.date,
+    sequence: int,
+    now: dt.datetime,
+    calendar: SendingCalendar,
+) -> Message | None:
+    """Queue a recall for an overdue patient, for the next sending window from ``now``."""
+    if not patient.sms_consent or patient.status != "active":
+        return None
+    return _upsert(
+        session,
+        patient_id=patient.id,
+        district=patient.district,
+        kind="recall",
+        due_date=due,
+        sequence=sequence,
+        clinic_id=clinic_id,
+        not_before=calendar.next_opening(now, no_send_days(session, patient.district)),
+        status="queued",
+        closed_reason=None,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def cancel_for_patient(
+    session: Session,
+    patient_id: str,
+    *,
+    reason: str,
+    now: dt.datetime,
+    kinds: Iterable[str] = ("reminder", "recall"),
+) -> int:
+    """Cancel the patient's queued texts (consent withdrawn, the patient left, came back)."""
+    result = session.execute(
+        update(Message)
+        .where(
+            Message.patient_id == patient_id,
+            Message.status == "queued",
+            Message.kind.in_(list(kinds)),
+        )
+        .values(status="cancelled", closed_reason=reason, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def on_visit(
+    session: Session,
+    *,
+    patient: Patient,
+    clinic_id: str,
+    next_visit_on: dt.date | None,
+    now: dt.datetime,
+    calendar: SendingCalendar,
+) -> Message | None:
+    """A recorded visit cancels what is queued for the patient and books the next reminder."""
+    cancel_for_patient(session, patient.id, reason="a visit was recorded first", now=now)
+    if next_visit_on is None:
+        return None
+    return queue_reminder(
+        session,
+        patient=patient,
+        clinic_id=clinic_id,
+        follow_up=next_visit_on,
+        now=now,
+        calendar=calendar,
+    )
+
+
+def list_messages(
+    session: Session, patient_id: str, *, before: str | None, limit: int
+) -> list[Message]:
+    """A patient's texts, newest first."""
+    query = (
+        select(Message)
+        .where(Message.patient_id == patient_id)
+        .order_by(Message.not_before.desc(), Message.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(Message.id < before)
+    return list(session.execute(query).scalars())

@@ -1,0 +1,60 @@
+"""Delivery reports: what the carrier says became of a text after the channel took it.
+
+``record_status`` runs inside the caller's transaction (the webhook's request): it takes a
+``Session``, flushes, never commits. Statuses only move forward, by ``FINAL_ORDER``: a late
+report never takes a text back (a ``sent`` after ``delivered`` is ignored), while
+``delivered`` and ``failed`` rank alike, so the later of the two stands. A report may arrive
+before the dispatcher has written the batch down; the dispatcher then keeps the status the
+report set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.models import Message
+
+__all__ = ["FINAL_ORDER", "record_status"]
+
+FINAL_ORDER = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3}
+
+
+def record_status(
+    session: Session,
+    *,
+    sid: str,
+    status: str,
+    error_code: int | None,
+    now: dt.datetime,
+    message_id: str | None = None,
+) -> Message | None:
+    """A delivery report: delivered, or failed/undelivered with the carrier's error code.
+
+    The report names our message id (in its callback URL) when it can: it may arrive before
+    the channel's sid is written down.
+    """
+    message = session.get(Message, message_id) if message_id else None
+    if message is None:
+        message = session.execute(select(Message).where(Message.provider_sid == sid)).scalar()
+    if message is None:
+        return None
+    if message.provider_sid is None and sid:
+        message.provider_sid = sid
+    mapped = {
+        "delivered": "delivered",
+        "failed": "failed",
+        "undelivered": "failed",
+        "sent": "sent",
+    }.get(status)
+    if mapped is None or FINAL_ORDER.get(mapped, 0) < FINAL_ORDER.get(message.status, 0):
+        return message
+    message.status, message.updated_at = mapped, now
+    if mapped == "delivered":
+        message.delivered_at = now
+    if mapped == "failed":
+        message.error_code = error_code
+    session.flush()
+    return message
