@@ -18,9 +18,18 @@ from ledger.errors import LedgerError, RuleSetError
 from ledger.migrate import upgrade
 from ledger.rules import RuleBook, rule_book_for
 from ledger.services import access
-from ledger.services.demo import database_is_empty, fill_demo
+from ledger.services.demo import DemoResult, fill_demo
 from ledger.services.verify import verify
 from ledger.settings import Settings, get_settings
+from ledger.simulation import (
+    SimulationResult,
+    database_is_empty,
+    days_to_simulate,
+    default_through,
+    report_lines,
+    simulate_seoul,
+    summary,
+)
 from notifications.calendar import SendingCalendar
 from notifications.recalls import prime_outbox
 
@@ -145,9 +154,6 @@ def demo(patients: int, scale: str, fraction: float, keep_existing: bool, keys_f
     With --scale seoul: the whole programme simulated from 2013 to the end of last year
     (15 districts, ~250 clinics, ~50,000 patients, ~1.1 M visits), then its annual table.
     """
-    from ledger.services import simulation
-    from ledger.services.demo import DemoResult
-
     if fraction != 1.0 and scale != "seoul":
         raise click.UsageError("--fraction goes with --scale seoul")
     with database() as engine:
@@ -164,19 +170,19 @@ def demo(patients: int, scale: str, fraction: float, keep_existing: bool, keys_f
                 click.echo(f"{message}. Keeping it; the demo keys are in {keys_file}.")
                 return
             raise click.ClickException(message)
-        result: DemoResult | simulation.SimulationResult
+        result: DemoResult | SimulationResult
         if scale == "seoul":
-            through = simulation.default_through()
+            through = default_through()
             with click.progressbar(
-                length=simulation.days_to_simulate(through),
+                length=days_to_simulate(through),
                 label="Seoul since 2013",
                 file=sys.stderr,
             ) as bar:
-                result = simulation.simulate_seoul(
+                result = simulate_seoul(
                     sessions, fraction=fraction, through=through, progress=bar.update
                 )
             with session_scope(sessions) as session:
-                lines = [simulation.summary(result), *simulation.report_lines(session, through)]
+                lines = [summary(result), *report_lines(session, through)]
         else:
             with click.progressbar(length=patients, label="demo patients", file=sys.stderr) as bar:
                 result = fill_demo(sessions, patients=patients, progress=bar.update)

@@ -14,24 +14,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-import holidays
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger import clock
 from ledger.db import run_in_transaction, session_scope
-from ledger.models import Clinic
 from ledger.programme import Readings
 from ledger.services.access import create_key
 from ledger.services.earning import create_education_session, record_attendance, record_visit
 from ledger.services.events import late_entry_window
 from ledger.services.registry import register_clinic, register_patient
+from ledger.simulation.people import KOREAN_HOLIDAYS, korean_name
 
-__all__ = ["DemoResult", "database_is_empty", "fill_demo"]
+__all__ = ["DemoResult", "fill_demo"]
 
 DISTRICT = "11740"  # 강동구, in the programme since 2013
-SURNAMES = "김이박최정강조윤장임한오서신권황안송류홍"
-SYLLABLES = "민서지현수영준우예진하은도윤성혜경미정숙희자순옥철호광석재"
 CHRONIC = [
     "연세내과의원",
     "서울가정의학과의원",
@@ -56,18 +52,11 @@ class DemoResult:
     sample_clinic: str = ""
 
 
-KOREAN_HOLIDAYS = holidays.country_holidays("KR")
-
-
 def clinic_day(day: dt.date) -> dt.date:
     """The first day on or after ``day`` that clinics open: not a Sunday or a holiday."""
     while day.weekday() == 6 or day in KOREAN_HOLIDAYS:
         day += dt.timedelta(days=1)
     return day
-
-
-def database_is_empty(session: Session) -> bool:
-    return session.execute(select(func.count()).select_from(Clinic)).scalar_one() == 0
 
 
 def fill_demo(
@@ -160,7 +149,7 @@ def _patient_year(
     conditions = rng.choices(
         [("hypertension",), ("diabetes",), ("hypertension", "diabetes")], weights=(6, 2, 2)
     )[0]
-    name = rng.choice(SURNAMES) + rng.choice(SYLLABLES) + rng.choice(SYLLABLES)
+    name = korean_name(rng)
     registered = register_patient(
         session,
         clinic_id=clinic_id,

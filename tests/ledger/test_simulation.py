@@ -26,16 +26,16 @@ from ledger.programme import Readings
 from ledger.services.earning import record_visit
 from ledger.services.periods import label, quarter_of
 from ledger.services.reports import Row, annual_report, district_report
-from ledger.services.simulation import (
+from ledger.services.spending import redeem
+from ledger.services.verify import verify
+from ledger.settings import get_settings
+from ledger.simulation import (
     SEOUL_DISTRICTS,
     SimulationResult,
     bulk_id,
     default_through,
     simulate_seoul,
 )
-from ledger.services.spending import redeem
-from ledger.services.verify import verify
-from ledger.settings import get_settings
 from tests.conftest import new_database
 
 THROUGH = dt.date(2025, 12, 31)
