@@ -55,8 +55,13 @@ class Context:
 
 
 def system_context(
-    label: str, calendar: SendingCalendar, *, now: dt.datetime | None = None
+    label: str,
+    calendar: SendingCalendar,
+    *,
+    now: dt.datetime | None = None,
+    client: str | None = None,
 ) -> Context:
     """The service acting on its own (a command, a job), city-wide, named ``label``."""
     now = now or clock.now()
-    return Context(Principal.system(label), now, now.astimezone(clock.SEOUL).date(), calendar)
+    today = now.astimezone(clock.SEOUL).date()
+    return Context(Principal.system(label), now, today, calendar, client=client)

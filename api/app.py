@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine
     app.state.sessions = sessions
     app.state.settings = settings
-    app.state.calendar = SendingCalendar(settings.send_window_start, settings.send_window_end)
+    app.state.calendar = SendingCalendar.from_settings(settings)
     app.state.public_url = settings.public_url or "http://127.0.0.1:8000"
     errors.install(app)
 

@@ -11,14 +11,16 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
+from actions import access
+from actions.context import Context, system_context
+from actions.demo import DemoResult, fill_demo
 from api.cli_import import import_group
 from ledger import clock
 from ledger.db import make_engine, make_session_factory, session_scope
 from ledger.errors import LedgerError, RuleSetError
 from ledger.migrate import upgrade
 from ledger.rules import RuleBook, rule_book_for
-from ledger.services import access
-from ledger.services.demo import DemoResult, fill_demo
+from ledger.services.access import get_key, list_keys
 from ledger.services.verify import verify
 from ledger.settings import Settings, get_settings
 from ledger.simulation import (
@@ -34,6 +36,15 @@ from notifications.calendar import SendingCalendar
 from notifications.recalls import prime_outbox
 
 DEMO_KEYS = Path("var") / "demo-keys.env"
+
+
+def calendar() -> SendingCalendar:
+    return SendingCalendar.from_settings(get_settings())
+
+
+def command_line() -> Context:
+    """Whoever runs ``mileage`` on the server, as actions and the audit trail see them."""
+    return system_context("command line", calendar(), client="command line")
 
 
 @contextmanager
@@ -185,12 +196,12 @@ def demo(patients: int, scale: str, fraction: float, keep_existing: bool, keys_f
                 lines = [summary(result), *report_lines(session, through)]
         else:
             with click.progressbar(length=patients, label="demo patients", file=sys.stderr) as bar:
-                result = fill_demo(sessions, patients=patients, progress=bar.update)
-            settings = get_settings()
-            calendar = SendingCalendar(settings.send_window_start, settings.send_window_end)
+                result = fill_demo(
+                    sessions, calendar=calendar(), patients=patients, progress=bar.update
+                )
             with session_scope(sessions) as session:
                 reminders, recalls = prime_outbox(
-                    session, today=clock.today(), now=clock.now(), calendar=calendar
+                    session, today=clock.today(), now=clock.now(), calendar=calendar()
                 )
             lines = [
                 f"demo district 강동구 (11740): {result.clinics} clinics, "
@@ -230,23 +241,15 @@ def keys_create(role: str, district: str | None, clinic_id: str | None, label: s
         try:
             issued = access.create_key(
                 session,
+                command_line(),
                 role=role,
                 label=label or f"{role} key (command line)",
                 district=district,
                 clinic_id=clinic_id,
-                created_by="command line",
             )
         except LedgerError as error:
             raise click.ClickException(str(error)) from error
-        key_id = issued.key.id
-        access.record_audit(
-            session,
-            principal=None,
-            action="key.create",
-            resource=f"keys/{key_id}",
-            client="command line",
-        )
-    click.echo(f"created {role} key {key_id}; keep it secret, it is shown only this once:")
+    click.echo(f"created {role} key {issued.key.id}; keep it secret, it is shown only this once:")
     click.echo(issued.token)
 
 
@@ -254,7 +257,7 @@ def keys_create(role: str, district: str | None, clinic_id: str | None, label: s
 def keys_list() -> None:
     """Every key: id, role, scope, label, and whether it is revoked."""
     with database() as engine, session_scope(make_session_factory(engine)) as session:
-        for key in access.list_keys(session):
+        for key in list_keys(session):
             scope = key.district or ""
             if key.clinic_id:
                 scope = f"{key.district} {key.clinic_id}"
@@ -268,16 +271,9 @@ def keys_revoke(key_id: str) -> None:
     """Revoke a key at once."""
     with database() as engine, session_scope(make_session_factory(engine)) as session:
         try:
-            access.revoke_key(session, key_id)
+            access.revoke_key(session, command_line(), get_key(session, key_id))
         except LedgerError as error:
             raise click.ClickException(str(error)) from error
-        access.record_audit(
-            session,
-            principal=None,
-            action="key.revoke",
-            resource=f"keys/{key_id}",
-            client="command line",
-        )
     click.echo(f"revoked {key_id}")
 
 

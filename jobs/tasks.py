@@ -45,9 +45,7 @@ class JobContext:
     calendar: SendingCalendar = field(init=False)
 
     def __post_init__(self) -> None:
-        self.calendar = SendingCalendar(
-            self.settings.send_window_start, self.settings.send_window_end
-        )
+        self.calendar = SendingCalendar.from_settings(self.settings)
 
     @property
     def rate(self) -> float:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import holidays
 
 from ledger.clock import SEOUL
+from ledger.settings import Settings
 
 __all__ = ["SendingCalendar"]
 
@@ -23,6 +24,11 @@ KOREAN_HOLIDAYS = holidays.country_holidays("KR")
 class SendingCalendar:
     start_hour: int = 9
     end_hour: int = 20
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SendingCalendar:
+        """The window ``MILEAGE_SEND_WINDOW_START`` and ``_END`` set."""
+        return cls(settings.send_window_start, settings.send_window_end)
 
     def is_sending_day(self, day: dt.date, no_send: Collection[dt.date] = ()) -> bool:
         return day.weekday() != 6 and day not in KOREAN_HOLIDAYS and day not in no_send

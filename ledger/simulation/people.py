@@ -1,6 +1,6 @@
 """Korean people and days, drawn believably: names, mobile phones, public holidays.
 
-Shared by the demo district (:mod:`ledger.services.demo`) and the Seoul simulation.
+Shared by the demo district (:mod:`actions.demo`) and the Seoul simulation.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """A believable demo district: 강동구's clinics, patients and a year of events up to today.
 
-Everything goes through the same services as live entry (registration, visits, education),
-so the demo's balances, caps and clinic earnings are what the rules produce. Names are drawn
+Everything goes through the same actions as live entry (registration, visits with their
+follow-up reminders, education, keys), so the demo's balances, caps, clinic earnings, texts
+and audit trail are what the rules produce. Names are drawn
 from common Korean surnames and given-name syllables, phones from the 010 range; the
 sequence is seeded, so two demos of the same day look alike.
 """
@@ -16,14 +17,16 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger import clock
+from actions import access, earning, registry
+from actions.context import Context, system_context
+from actions.patients import register_patient
 from ledger.db import run_in_transaction, session_scope
 from ledger.programme import Readings
-from ledger.services.access import create_key
-from ledger.services.earning import create_education_session, record_attendance, record_visit
+from ledger.services.earning import get_session
 from ledger.services.events import late_entry_window
-from ledger.services.registry import register_clinic, register_patient
 from ledger.simulation.people import KOREAN_HOLIDAYS, korean_name
+from ledger.vocabulary import ClinicKind, Condition, Role
+from notifications.calendar import SendingCalendar
 
 __all__ = ["DemoResult", "fill_demo"]
 
@@ -62,53 +65,48 @@ def clinic_day(day: dt.date) -> dt.date:
 def fill_demo(
     sessions: sessionmaker[Session],
     *,
+    calendar: SendingCalendar,
     patients: int = 240,
-    today: dt.date | None = None,
     seed: int = 2013,
     progress: Callable[[int], None] = lambda _n: None,
 ) -> DemoResult:
-    """Fill an empty database with a year of one district; returns counts and demo keys."""
-    today = today or clock.today()
+    """Fill an empty database with a year of one district up to today; returns counts and
+    demo keys."""
+    ctx = system_context("mileage demo", calendar)
+    today = ctx.today
     rng = random.Random(seed)
     result = DemoResult()
     start = today - dt.timedelta(days=365)
     with late_entry_window(400), session_scope(sessions) as session:
         clinics = [
-            register_clinic(
+            registry.register_clinic(
                 session,
+                ctx,
                 name=name,
-                kind="chronic",
+                kind=kind,
                 district=DISTRICT,
                 participating_since=start - dt.timedelta(days=730),
             )
-            for name in CHRONIC
-        ] + [
-            register_clinic(
-                session,
-                name=name,
-                kind="ophthalmology",
-                district=DISTRICT,
-                participating_since=start - dt.timedelta(days=730),
-            )
-            for name in EYE
+            for names, kind in ((CHRONIC, ClinicKind.CHRONIC), (EYE, ClinicKind.OPHTHALMOLOGY))
+            for name in names
         ]
         result.clinics = len(clinics)
-        chronic = [c.id for c in clinics if c.kind == "chronic"]
-        sessions_held = _education_sessions(session, start, today)
+        chronic = [c.id for c in clinics if c.kind == ClinicKind.CHRONIC]
+        sessions_held = _education_sessions(session, ctx, start, today)
         result.sample_clinic = chronic[0]
         for label, role, scope in (
-            ("서울시 보건의료정책과 (demo)", "city", {}),
-            ("강동구보건소 담당자 (demo)", "health_center", {"district": DISTRICT}),
-            (f"{CHRONIC[0]} 접수 (demo)", "clinic", {"clinic_id": chronic[0]}),
+            ("서울시 보건의료정책과 (demo)", Role.CITY, {}),
+            ("강동구보건소 담당자 (demo)", Role.HEALTH_CENTER, {"district": DISTRICT}),
+            (f"{CHRONIC[0]} 접수 (demo)", Role.CLINIC, {"clinic_id": chronic[0]}),
         ):
-            issued = create_key(session, role=role, label=label, created_by="mileage demo", **scope)
+            issued = access.create_key(session, ctx, role=role, label=label, **scope)
             result.keys[role] = issued.token
     for n in range(patients):
         home = chronic[0] if n % 4 == 0 else rng.choice(chronic)
         enrolled = clinic_day(start + dt.timedelta(days=rng.randrange(0, 300)))
 
         def one_patient(session: Session, home: str = home, enrolled: dt.date = enrolled) -> str:
-            return _patient_year(session, rng, result, home, enrolled, today, sessions_held)
+            return _patient_year(session, ctx, rng, result, home, enrolled, sessions_held)
 
         with late_entry_window(400):
             patient_id = run_in_transaction(sessions, one_patient)
@@ -120,16 +118,16 @@ def fill_demo(
 
 
 def _education_sessions(
-    session: Session, start: dt.date, today: dt.date
+    session: Session, ctx: Context, start: dt.date, today: dt.date
 ) -> list[tuple[str, dt.date, str]]:
-    held = []
+    held: list[tuple[str, dt.date, str]] = []
     day = start + dt.timedelta(days=20)
     n = 0
     while (day := clinic_day(day)) < today:
-        condition = "hypertension" if n % 2 == 0 else "diabetes"
-        title = "혈압 바로 알기" if condition == "hypertension" else "당뇨병 식사요법"
-        education = create_education_session(
-            session, district=DISTRICT, held_on=day, condition=condition, title=title
+        condition = Condition.HYPERTENSION if n % 2 == 0 else Condition.DIABETES
+        title = "혈압 바로 알기" if condition == Condition.HYPERTENSION else "당뇨병 식사요법"
+        education = earning.create_education_session(
+            session, ctx, district=DISTRICT, held_on=day, condition=condition, title=title
         )
         held.append((education.id, day, condition))
         day += dt.timedelta(days=17)
@@ -139,19 +137,21 @@ def _education_sessions(
 
 def _patient_year(
     session: Session,
+    ctx: Context,
     rng: random.Random,
     result: DemoResult,
     clinic_id: str,
     enrolled: dt.date,
-    today: dt.date,
     sessions_held: list[tuple[str, dt.date, str]],
 ) -> str:
+    today = ctx.today
     conditions = rng.choices(
         [("hypertension",), ("diabetes",), ("hypertension", "diabetes")], weights=(6, 2, 2)
     )[0]
     name = korean_name(rng)
     registered = register_patient(
         session,
+        ctx,
         clinic_id=clinic_id,
         name=name,
         birth_date=dt.date(rng.randint(1940, 1975), rng.randint(1, 12), rng.randint(1, 28)),
@@ -159,9 +159,7 @@ def _patient_year(
         phone=f"010-{rng.randint(2000, 5899)}-{rng.randint(0, 9999):04d}",
         conditions=conditions,
         sms_consent=rng.random() < 0.85,
-        recorded_by="mileage demo",
         enrolled_on=enrolled,
-        today=today,
     )
     patient = registered.patient
     adherence = rng.uniform(0.55, 0.95)
@@ -180,26 +178,19 @@ def _patient_year(
                 else None,
             )
             following = day + dt.timedelta(days=28 + rng.randint(0, 7))
-            record_visit(
+            earning.record_visit(
                 session,
-                patient_id=patient.id,
+                ctx,
+                patient,
                 clinic_id=clinic_id,
                 visited_on=day,
                 readings=readings,
-                recorded_by="mileage demo",
-                today=today,
                 next_visit_on=following,
             )
             result.visits += 1
         day += dt.timedelta(days=28 + rng.randint(0, 9))
     for session_id, held_on, condition in sessions_held:
         if held_on >= enrolled and condition in conditions and rng.random() < 0.12:
-            record_attendance(
-                session,
-                session_id=session_id,
-                patient_id=patient.id,
-                recorded_by="mileage demo",
-                today=today,
-            )
+            earning.record_attendance(session, ctx, get_session(session, session_id), patient)
             result.attendances += 1
     return patient.id
