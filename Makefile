@@ -14,18 +14,20 @@ demo: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/mileage serve
 
-## make test: install, lint, type-check, and run every test on SQLite and PostgreSQL
+## make test: install, lint, type-check, check the layers, and run every test on SQLite and PostgreSQL
 test: $(STAMP)
 	@sh tests/ensure-postgres.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .

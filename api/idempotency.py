@@ -15,11 +15,9 @@ mid-request) lets the next repeat take the request over.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
@@ -36,23 +34,14 @@ from api.errors import (
     RequestInFlight,
     from_exception,
 )
-from ledger import clock
 from ledger.db import make_reader_factory, run_in_transaction
-from ledger.models import IdempotentRequest
+from ledger.services import idempotency as claims
 from ledger.services.access import authenticate
+from ledger.services.idempotency import Decision
 
 log = logging.getLogger("api.idempotency")
 
-LEASE = dt.timedelta(minutes=5)
 MAX_KEY_LENGTH = 200
-
-
-@dataclass(frozen=True)
-class Decision:
-    action: str  # "proceed", "replay", "reused", "in_flight"
-    status: int | None = None
-    body: bytes = b""
-    content_type: str | None = None
 
 
 class IdempotencyMiddleware:
@@ -87,7 +76,9 @@ class IdempotencyMiddleware:
         decision = await run_in_threadpool(self._peek, key_id, key, fingerprint)
         if decision is None:
             decision = await run_in_threadpool(
-                run_in_transaction, self.sessions, lambda s: _claim(s, key_id, key, fingerprint)
+                run_in_transaction,
+                self.sessions,
+                lambda s: claims.claim(s, key_id, key, fingerprint),
             )
         if decision.action in ("reused", "in_flight"):
             await _refusal(decision.action)(scope, replay_receive, send)
@@ -145,8 +136,7 @@ class IdempotencyMiddleware:
         learn that it is in flight from a read, not wait for the lock to claim.
         """
         with self.readers() as session:
-            row = session.get(IdempotentRequest, (key_id, key))
-            return None if row is None else _decide(row, fingerprint)
+            return claims.peek(session, key_id, key, fingerprint)
 
     def _key_id(self, authorization: str) -> str | None:
         scheme, _, token = authorization.partition(" ")
@@ -174,10 +164,11 @@ class IdempotencyMiddleware:
             if status >= 400:
                 session.rollback()
                 run_in_transaction(
-                    self.sessions, lambda s: _store(s, key_id, key, status, content_type, body)
+                    self.sessions,
+                    lambda s: claims.store(s, key_id, key, status, content_type, body),
                 )
                 return True
-            _store(session, key_id, key, status, content_type, body)
+            claims.store(session, key_id, key, status, content_type, body)
             session.commit()
             return True
         except Exception:
@@ -193,57 +184,7 @@ class IdempotencyMiddleware:
         self._release(key_id, key)
 
     def _release(self, key_id: str, key: str) -> None:
-        def release(s: Session) -> None:
-            row = s.get(IdempotentRequest, (key_id, key))
-            if row is not None and row.status_code is None:
-                s.delete(row)
-
-        run_in_transaction(self.sessions, release)
-
-
-def _claim(session: Session, key_id: str, key: str, fingerprint: str) -> Decision:
-    now = clock.now()
-    row = session.get(IdempotentRequest, (key_id, key), with_for_update=True)
-    if row is None:
-        session.add(
-            IdempotentRequest(
-                key_id=key_id,
-                idempotency_key=key,
-                request_hash=fingerprint,
-                claimed_until=now + LEASE,
-                created_at=now,
-            )
-        )
-        session.flush()
-        return Decision("proceed")
-    decision = _decide(row, fingerprint)
-    if decision is None:  # the first worker died: take the request over
-        row.claimed_until = now + LEASE
-        return Decision("proceed")
-    return decision
-
-
-def _decide(row: IdempotentRequest, fingerprint: str) -> Decision | None:
-    """What a claimed key means for a repeat; None when its lease ran out."""
-    if row.request_hash != fingerprint:
-        return Decision("reused")
-    if row.status_code is not None:
-        return Decision("replay", row.status_code, (row.response or "").encode(), row.content_type)
-    if row.claimed_until > clock.now():
-        return Decision("in_flight")
-    return None
-
-
-def _store(
-    session: Session, key_id: str, key: str, status: int, content_type: str | None, body: bytes
-) -> None:
-    row = session.get(IdempotentRequest, (key_id, key))
-    if row is None:
-        raise RuntimeError("the idempotency claim vanished before the answer was stored")
-    row.status_code = status
-    row.response = body.decode("utf-8")
-    row.content_type = content_type
-    session.flush()
+        run_in_transaction(self.sessions, lambda s: claims.release(s, key_id, key))
 
 
 def _answer(error: Exception) -> Response:

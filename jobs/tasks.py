@@ -11,15 +11,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger import clock
 from ledger.db import run_in_transaction, session_scope
-from ledger.models import JobRun, Settlement, Transaction
-from ledger.services import periods
-from ledger.services.statements import quarter_bounds
+from ledger.services import settlement
+from ledger.services.job_runs import claim_run, finish_run
 from ledger.services.verify import verify
 from ledger.settings import Settings
 from notifications.calendar import SendingCalendar
@@ -52,27 +49,6 @@ class JobContext:
         return self.settings.send_rate_per_second * self.settings.sender_count
 
 
-def _claim_run(sessions: sessionmaker[Session], job: str, run_date: dt.date) -> bool:
-    """Whether this process is the first to run ``job`` for ``run_date``."""
-    try:
-        with session_scope(sessions) as session:
-            if session.get(JobRun, (job, run_date)) is not None:
-                return False
-            session.add(JobRun(job=job, run_date=run_date, started_at=clock.now()))
-        return True
-    except IntegrityError:  # another process claimed it first
-        return False
-
-
-def _finish_run(sessions: sessionmaker[Session], job: str, run_date: dt.date, outcome: str) -> None:
-    def finish(session: Session) -> None:
-        row = session.get(JobRun, (job, run_date))
-        if row is not None:
-            row.finished_at, row.outcome = clock.now(), outcome[:400]
-
-    run_in_transaction(sessions, finish)
-
-
 def dispatch_texts(ctx: JobContext) -> Dispatched:
     """Every minute: settle texts left mid-send, then send what is due, at the channel's rate."""
     now = ctx.now()
@@ -95,13 +71,13 @@ def recall_overdue(ctx: JobContext, run_date: dt.date | None = None) -> int | No
     """Daily, early morning: queue the recalls overdue patients are owed."""
     now = ctx.now()
     run_date = run_date or now.astimezone(clock.SEOUL).date()
-    if not _claim_run(ctx.sessions, "recalls", run_date):
+    if not claim_run(ctx.sessions, "recalls", run_date):
         return None
     queued = run_in_transaction(
         ctx.sessions,
         lambda s: scan_recalls(s, today=run_date, now=now, calendar=ctx.calendar),
     )
-    _finish_run(ctx.sessions, "recalls", run_date, f"queued {queued}")
+    finish_run(ctx.sessions, "recalls", run_date, f"queued {queued}")
     log.info("jobs.recalls.scanned", extra={"count": queued, "job": str(run_date)})
     return queued
 
@@ -109,39 +85,14 @@ def recall_overdue(ctx: JobContext, run_date: dt.date | None = None) -> int | No
 def verify_ledger(ctx: JobContext, run_date: dt.date | None = None) -> int | None:
     """Nightly: recompute every balance and counter from the entries."""
     run_date = run_date or ctx.now().astimezone(clock.SEOUL).date()
-    if not _claim_run(ctx.sessions, "verify", run_date):
+    if not claim_run(ctx.sessions, "verify", run_date):
         return None
     with session_scope(ctx.sessions) as session:
         mismatches = verify(session)
-    _finish_run(ctx.sessions, "verify", run_date, f"{len(mismatches)} mismatches")
+    finish_run(ctx.sessions, "verify", run_date, f"{len(mismatches)} mismatches")
     level = logging.ERROR if mismatches else logging.INFO
     log.log(level, "jobs.ledger.verified", extra={"count": len(mismatches)})
     return len(mismatches)
-
-
-def unsettled_quarters(session: Session, today: dt.date) -> dict[str, list[str]]:
-    """Per district, the ended quarters with bookings that are not closed yet."""
-    ended = periods.label(*periods.quarter_of(today))
-    booked = session.execute(
-        select(Transaction.district, Transaction.period)
-        .where(Transaction.district.is_not(None), Transaction.period < ended)
-        .distinct()
-    ).all()
-    closed = {
-        (d, periods.label(y, q))
-        for d, y, q in session.execute(
-            select(Settlement.district, Settlement.year, Settlement.quarter).where(
-                Settlement.status == "closed"
-            )
-        )
-    }
-    out: dict[str, list[str]] = {}
-    for district, period in sorted(booked, key=lambda r: (r[0] or "", r[1] or "")):
-        if district and period and (district, period) not in closed:
-            year, quarter = periods.parse(period)
-            if quarter_bounds(year, quarter)[1] < today:
-                out.setdefault(district, []).append(period)
-    return out
 
 
 def nudge_unsettled(
@@ -149,11 +100,11 @@ def nudge_unsettled(
 ) -> dict[str, list[str]] | None:
     """Quarterly: list the districts with quarters still to settle."""
     run_date = run_date or ctx.now().astimezone(clock.SEOUL).date()
-    if not _claim_run(ctx.sessions, "settlement_nudge", run_date):
+    if not claim_run(ctx.sessions, "settlement_nudge", run_date):
         return None
     with session_scope(ctx.sessions) as session:
-        found = unsettled_quarters(session, run_date)
+        found = settlement.unsettled_quarters(session, run_date)
     summary = "; ".join(f"{d}: {', '.join(ps)}" for d, ps in found.items()) or "none"
-    _finish_run(ctx.sessions, "settlement_nudge", run_date, summary)
+    finish_run(ctx.sessions, "settlement_nudge", run_date, summary)
     log.warning("jobs.settlement.unsettled", extra={"count": len(found), "job": summary})
     return found

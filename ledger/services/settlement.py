@@ -42,6 +42,7 @@ __all__ = [
     "lines_of",
     "open_settlement",
     "record_payment",
+    "unsettled_quarters",
     "view_settlement",
 ]
 
@@ -362,3 +363,28 @@ def record_payment(
     line.payment_transaction_id = booked.transaction_id
     session.flush()
     return line
+
+
+def unsettled_quarters(session: Session, today: dt.date) -> dict[str, list[str]]:
+    """Per district, the ended quarters with bookings that are not closed yet."""
+    ended = periods.label(*periods.quarter_of(today))
+    booked = session.execute(
+        select(Transaction.district, Transaction.period)
+        .where(Transaction.district.is_not(None), Transaction.period < ended)
+        .distinct()
+    ).all()
+    closed = {
+        (d, periods.label(y, q))
+        for d, y, q in session.execute(
+            select(Settlement.district, Settlement.year, Settlement.quarter).where(
+                Settlement.status == SettlementStatus.CLOSED
+            )
+        )
+    }
+    out: dict[str, list[str]] = {}
+    for district, period in sorted(booked, key=lambda r: (r[0] or "", r[1] or "")):
+        if district and period and (district, period) not in closed:
+            year, quarter = periods.parse(period)
+            if quarter_bounds(year, quarter)[1] < today:
+                out.setdefault(district, []).append(period)
+    return out
