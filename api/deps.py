@@ -6,17 +6,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from actions.context import Context
-from api.errors import Unauthenticated
+from api.errors import BadSignature, Unauthenticated
 from ledger import clock
 from ledger.db import session_scope
 from ledger.services.access import Principal, authenticate
 from notifications.calendar import SendingCalendar
+from notifications.twilio import valid_signature
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -98,6 +100,24 @@ def get_context(
 
 
 ContextDep = Annotated[Context, Depends(get_context)]
+
+
+async def signed_twilio_form(request: Request) -> dict[str, str]:
+    """The form Twilio posted, once its X-Twilio-Signature is checked against the service's
+    public URL (with the query string) and the auth token."""
+    # Twilio posts a form; read it without a multipart parser (it is never multipart).
+    body = await request.body()
+    form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    token = request.app.state.settings.twilio_auth_token
+    query = f"?{request.url.query}" if request.url.query else ""
+    url = f"{request.app.state.public_url.rstrip('/')}{request.url.path}{query}"
+    signature = request.headers.get("x-twilio-signature", "")
+    if token is None or not valid_signature(url, form, signature, token.get_secret_value()):
+        raise BadSignature("the X-Twilio-Signature does not match this request")
+    return form
+
+
+SignedTwilioForm = Annotated[dict[str, str], Depends(signed_twilio_form)]
 
 
 class PageParams:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -11,8 +10,7 @@ from fastapi.responses import JSONResponse
 from actions import messaging
 from api import present
 from api.authorise import ManagedDistrict, VisiblePatient, district_in_scope
-from api.deps import ContextDep, NowDep, PageDep, SessionDep, TodayDep
-from api.errors import BadSignature
+from api.deps import ContextDep, NowDep, PageDep, SessionDep, SignedTwilioForm, TodayDep
 from api.pagination import decode, next_cursor
 from api.schemas import (
     Day,
@@ -25,9 +23,7 @@ from api.schemas import (
     Page,
     problems,
 )
-from ledger.db import session_scope
 from notifications import recalls, switches
-from notifications.twilio import valid_signature
 
 router = APIRouter(prefix="/v1", tags=["messages"])
 
@@ -120,27 +116,18 @@ def message_report(
 
 
 @router.post("/webhooks/twilio/status", tags=["webhooks"], responses=problems(403))
-async def twilio_status(request: Request, now: NowDep) -> JSONResponse:
+def twilio_status(
+    form: SignedTwilioForm, request: Request, session: SessionDep, now: NowDep
+) -> JSONResponse:
     """Twilio's delivery report, signed with X-Twilio-Signature (checked against the
     service's public URL)."""
-    # Twilio posts a form; read it without a multipart parser (it is never multipart).
-    form = dict(
-        parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
-    )
-    token = request.app.state.settings.twilio_auth_token
-    query = f"?{request.url.query}" if request.url.query else ""
-    url = f"{request.app.state.public_url.rstrip('/')}{request.url.path}{query}"
-    signature = request.headers.get("x-twilio-signature", "")
-    if token is None or not valid_signature(url, form, signature, token.get_secret_value()):
-        raise BadSignature("the X-Twilio-Signature does not match this request")
     error = form.get("ErrorCode")
-    with session_scope(request.app.state.sessions) as session:
-        messaging.record_delivery_report(
-            session,
-            message_id=request.query_params.get("m"),
-            sid=form.get("MessageSid", ""),
-            status=form.get("MessageStatus", ""),
-            error_code=int(error) if error and error.isascii() and error.isdigit() else None,
-            now=now,
-        )
+    messaging.record_delivery_report(
+        session,
+        message_id=request.query_params.get("m"),
+        sid=form.get("MessageSid", ""),
+        status=form.get("MessageStatus", ""),
+        error_code=int(error) if error and error.isascii() and error.isdigit() else None,
+        now=now,
+    )
     return JSONResponse({"status": "ok"})
