@@ -21,6 +21,14 @@ from ledger.programme import (
     enrolment_transfers,
     visit_transfers,
 )
+from ledger.records import (
+    AttendanceRecord,
+    EnrolmentRecord,
+    Record,
+    RedemptionRecord,
+    Tag,
+    VisitRecord,
+)
 from ledger.rules import RuleBook, RuleSet
 from ledger.services.registry import CONSENT_WORDING
 from ledger.simulation.books import Booking, Books
@@ -30,6 +38,7 @@ from ledger.simulation.model import FEES
 from ledger.simulation.report import SimulationResult
 from ledger.simulation.sql import ATTENDANCES, HOMES, PATIENTS, REDEMPTIONS, VISITS
 from ledger.simulation.world import SimClinic, SimPatient, SimSession
+from ledger.vocabulary import TransactionKind, TransferGroup
 
 __all__ = ["RECORDED_BY", "Evaluator"]
 
@@ -88,28 +97,23 @@ class Evaluator:
 
     def _booking(
         self,
-        kind: str,
+        kind: TransactionKind,
         day: dt.date,
         district: str,
         transfers: Sequence[Transfer],
-        meta: dict[str, Any],
+        record: Record,
     ) -> Booking:
-        return Booking(kind, day, district, self.books.plan(transfers), meta)
+        return Booking(kind, day, district, self.books.plan(transfers), record.to_meta())
 
     def _enrolment(self, patient: SimPatient, day: dt.date) -> Booking:
         clinic = patient.home_on(day)
         rules = self.rule_set(day, patient.district)
         booking = self._booking(
-            "enrolment",
+            TransactionKind.ENROLMENT,
             day,
             patient.district,
             enrolment_transfers(rules, day=day, accounts=self._accounts(patient, clinic)),
-            {
-                "event": "enrolment",
-                "patient": patient.id,
-                "clinic": clinic.id,
-                "rule_set": rules.label,
-            },
+            EnrolmentRecord(patient=patient.id, clinic=clinic.id, rule_set=rules.label),
         )
         booking.rows.append(
             (PATIENTS, self._patient_row(patient, clinic), "enrolment_transaction_id")
@@ -152,14 +156,10 @@ class Evaluator:
             readings=readings,
             accounts=self._accounts(patient, clinic),
         )
-        meta = {
-            "event": "visit",
-            "event_id": visit_id,
-            "patient": patient.id,
-            "clinic": clinic.id,
-            "rule_set": rules.label,
-        }
-        booking = self._booking("visit", day, patient.district, transfers, meta)
+        record = VisitRecord(
+            event_id=visit_id, patient=patient.id, clinic=clinic.id, rule_set=rules.label
+        )
+        booking = self._booking(TransactionKind.VISIT, day, patient.district, transfers, record)
         row = {
             "id": visit_id,
             "patient_id": patient.id,
@@ -188,15 +188,14 @@ class Evaluator:
             conditions=patient.conditions,
             accounts=self._accounts(patient, clinic),
         )
-        meta = {
-            "event": "education",
-            "event_id": attendance_id,
-            "session": session.id,
-            "patient": patient.id,
-            "clinic": clinic.id,
-            "rule_set": rules.label,
-        }
-        booking = self._booking("education", day, patient.district, transfers, meta)
+        record = AttendanceRecord(
+            event_id=attendance_id,
+            session=session.id,
+            patient=patient.id,
+            clinic=clinic.id,
+            rule_set=rules.label,
+        )
+        booking = self._booking(TransactionKind.EDUCATION, day, patient.district, transfers, record)
         row = {
             "id": attendance_id,
             "session_id": session.id,
@@ -233,16 +232,14 @@ class Evaluator:
             clinic.reimbursable,
             amount,
             min_debit_balance=rules.spending.threshold,
-            tag=f"spending:{purpose}",
+            tag=str(Tag(TransferGroup.SPENDING, purpose)),
         )
-        meta = {
-            "event": "redemption",
-            "event_id": redemption_id,
-            "patient": patient.id,
-            "clinic": clinic.id,
-            "rule_set": rules.label,
-        }
-        booking = self._booking("redemption", day, clinic.district, [transfer], meta)
+        record = RedemptionRecord(
+            event_id=redemption_id, patient=patient.id, clinic=clinic.id, rule_set=rules.label
+        )
+        booking = self._booking(
+            TransactionKind.REDEMPTION, day, clinic.district, [transfer], record
+        )
         row = {
             "id": redemption_id,
             "patient_id": patient.id,
