@@ -32,12 +32,10 @@ T = TypeVar("T")
 SQLITE_BUSY_TIMEOUT_S = 30.0
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 # A unique key two writers raced for: on the next attempt the loser finds the winner's row
-# and answers as for a replay (the same transaction) or a duplicate (the existing patient).
+# and answers as for a replay (the same request) or a duplicate (the existing patient).
 RETRYABLE_UNIQUE = (
     "pk_idempotent_requests",
     "idempotent_requests.key_id",
-    "uq_transactions_idempotency_key",
-    "transactions.idempotency_key",
     "uq_transactions_reverses_id",
     "transactions.reverses_id",
     "uq_patients_person",

@@ -6,7 +6,6 @@
     ├── UnbalancedTransaction   legs that do not sum to zero
     ├── InsufficientFunds       a debit that would take an account below zero
     ├── BelowThreshold          a debit from an account whose balance is under the minimum
-    ├── IdempotencyConflict     a key already used for a different request
     ├── AlreadyReversed         a second reversal of one transaction
     ├── NotReversible           a reversal of a reversal
     ├── RuleSetError            a rule set file that cannot be read or does not fit the schema
@@ -48,7 +47,6 @@ __all__ = [
     "EarlierQuarterOpen",
     "Forbidden",
     "FutureDate",
-    "IdempotencyConflict",
     "ImportConflict",
     "InsufficientFunds",
     "InvalidInput",
@@ -114,10 +112,6 @@ class BelowThreshold(LedgerError):
         self.account_id = account_id
         self.balance = balance
         self.threshold = threshold
-
-
-class IdempotencyConflict(LedgerError):
-    """Raised when an idempotency key is reused with a different request."""
 
 
 class AlreadyReversed(LedgerError):

@@ -187,11 +187,6 @@ class LedgerRepository:
 
     # Booking ----------------------------------------------------------------------------
 
-    def transaction_by_key(self, key: str) -> Transaction | None:
-        return self.session.execute(
-            select(Transaction).where(Transaction.idempotency_key == key)
-        ).scalar()
-
     def transaction(self, transaction_id: int) -> Transaction | None:
         return self.session.get(Transaction, transaction_id)
 

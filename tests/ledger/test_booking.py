@@ -11,7 +11,6 @@ from ledger.domain import AccountType, Limit, Transfer
 from ledger.errors import (
     AlreadyReversed,
     BelowThreshold,
-    IdempotencyConflict,
     InsufficientFunds,
     NotReversible,
 )
@@ -107,22 +106,6 @@ def test_spending_below_the_threshold_is_refused(session: Session) -> None:
             effective_date=DAY,
             transfers=[Transfer(patient, clinic, 1_000, min_debit_balance=3_000)],
         )
-
-
-def test_the_same_key_and_request_returns_the_first_transaction(session: Session) -> None:
-    expense, patient = make_award_accounts(session)
-    first = award(session, expense, patient, 1_000, ANNUAL, idempotency_key=f"k-{patient}")
-    again = award(session, expense, patient, 1_000, ANNUAL, idempotency_key=f"k-{patient}")
-    assert again.transaction_id == first.transaction_id
-    assert again.replayed and again.outcomes == first.outcomes
-    assert balance(session, patient) == 1_000
-
-
-def test_the_same_key_with_another_request_is_refused(session: Session) -> None:
-    expense, patient = make_award_accounts(session)
-    award(session, expense, patient, 1_000, idempotency_key=f"k-{patient}")
-    with pytest.raises(IdempotencyConflict):
-        award(session, expense, patient, 2_000, idempotency_key=f"k-{patient}")
 
 
 def test_a_reversal_gives_back_the_balance_and_the_limit(session: Session) -> None:

@@ -14,17 +14,16 @@ import os
 import queue
 import threading
 import traceback
-import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.db import make_engine, make_session_factory, run_in_transaction
 from ledger.domain import AccountType, Limit, Transfer
 from ledger.errors import InsufficientFunds
-from ledger.models import Entry, LimitCounter, Transaction
+from ledger.models import Entry, LimitCounter
 from ledger.services.booking import book
 from ledger.services.reading import balance, history
 from ledger.services.verify import verify
@@ -88,28 +87,6 @@ def spend_once(sessions: sessionmaker[Session], patient: int, clinic: int) -> li
     except InsufficientFunds as refused:
         return [{"spent": 0, "refused": True, "balance_seen": refused.balance}]
     return [{"spent": booked.outcomes[0].amount, "refused": False, "id": booked.transaction_id}]
-
-
-def award_with_key(
-    sessions: sessionmaker[Session], expense: int, patient: int, key: str
-) -> list[dict[str, Any]]:
-    booked = run_in_transaction(
-        sessions,
-        lambda s: book(
-            s,
-            kind="award",
-            effective_date=DAY,
-            transfers=[Transfer(expense, patient, AWARD, (CAP,), tag="enrolment")],
-            idempotency_key=key,
-        ),
-    )
-    return [
-        {
-            "transaction_id": booked.transaction_id,
-            "replayed": booked.replayed,
-            "credited": booked.outcomes[0].amount,
-        }
-    ]
 
 
 def run_writers(
@@ -246,31 +223,4 @@ def test_sixteen_writers_spending_one_balance_spend_it_exactly_once(
         assert balance(session, clinic) == FUNDS
         running = [row.balance for row in history(session, patient, limit=500).rows]
         assert min(running) >= 0, running
-        assert verify(session) == []
-
-
-def test_one_idempotency_key_from_two_processes_books_one_transaction(
-    database_url: str, sessions: sessionmaker[Session]
-) -> None:
-    expense, patient = setup(sessions, make_award_accounts)
-    key = f"enrolment-{uuid.uuid4()}"
-
-    results = run_in_processes(database_url, award_with_key, expense, patient, key)
-
-    assert len(results) == WRITERS
-    assert len({r["transaction_id"] for r in results}) == 1
-    assert sum(not r["replayed"] for r in results) == 1
-    assert all(r["credited"] == AWARD for r in results)
-    assert len({r["pid"] for r in results}) == PROCESSES
-
-    with sessions() as session:
-        booked = session.execute(
-            select(func.count()).select_from(Transaction).where(Transaction.idempotency_key == key)
-        ).scalar_one()
-        assert booked == 1
-        legs = session.execute(
-            select(func.count()).select_from(Entry).where(Entry.account_id == patient)
-        ).scalar_one()
-        assert legs == 1
-        assert balance(session, patient) == AWARD
         assert verify(session) == []

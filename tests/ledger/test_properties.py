@@ -1,4 +1,4 @@
-"""Random sequences of awards, spending, reversals and replays keep the ledger's rules.
+"""Random sequences of awards, spending and reversals keep the ledger's rules.
 
 A hypothesis state machine books against fresh accounts (one district expense account, three
 patients, one clinic) and keeps its own model of what every account and limit counter must
@@ -9,7 +9,6 @@ balance, agree with the model, stay within every limit and verify clean.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -32,7 +31,6 @@ from ledger.db import run_in_transaction
 from ledger.domain import AccountType, Limit, Transfer, TransferOutcome, normal_sign
 from ledger.errors import (
     AlreadyReversed,
-    IdempotencyConflict,
     InsufficientFunds,
     NotReversible,
 )
@@ -67,18 +65,13 @@ AMOUNTS = st.one_of(st.integers(0, 16).map(lambda n: n * 500), st.integers(0, 8_
 AWARDS = st.lists(st.tuples(PATIENT, AMOUNTS, st.sampled_from(LIMIT_SETS)), min_size=1, max_size=3)
 
 
-def new_key() -> str:
-    return f"prop-{uuid.uuid4()}"
-
-
 @dataclass(frozen=True)
 class Request:
-    """One call to the ledger, kept so that it can be sent again under the same key."""
+    """One call to the ledger."""
 
     kind: str
     transfers: tuple[Transfer, ...] = ()
     reverses: int | None = None
-    key: str | None = None
 
     def send(self, session: Session) -> Booked:
         if self.reverses is not None:
@@ -87,21 +80,19 @@ class Request:
                 transaction_id=self.reverses,
                 reason="property test",
                 effective_date=DAY,
-                idempotency_key=self.key,
             )
         return book(
             session,
             kind=self.kind,
             effective_date=DAY,
             transfers=self.transfers,
-            idempotency_key=self.key,
             district=DISTRICT,
         )
 
 
 @dataclass(frozen=True)
 class Booking:
-    """A booked transaction as the state machine saw it, for reversals and replays."""
+    """A booked transaction as the state machine saw it, for reversals."""
 
     transaction_id: int
     request: Request
@@ -131,7 +122,6 @@ class LedgerMachine(RuleBasedStateMachine):
     sessions: ClassVar[sessionmaker[Session]]
 
     booked = Bundle("booked")
-    keyed = Bundle("keyed")
 
     def __init__(self) -> None:
         super().__init__()
@@ -170,7 +160,7 @@ class LedgerMachine(RuleBasedStateMachine):
             self.counters[(account, key)] = (used[0] + amount, used[1] + count)
 
     def snapshot(self) -> tuple[Any, ...]:
-        """Everything a refused or replayed request must leave as it was."""
+        """Everything a refused request must leave as it was."""
         accounts = list(self.types)
 
         def read(session: Session) -> tuple[Any, ...]:
@@ -238,15 +228,14 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # Rules ------------------------------------------------------------------------------
 
-    def _award(self, awards: list[tuple[int, int, tuple[Limit, ...]]], key: str | None) -> Any:
+    def _award(self, awards: list[tuple[int, int, tuple[Limit, ...]]]) -> Any:
         transfers = tuple(
             Transfer(self.expense, self.patients[p], amount, limits, tag=f"award-{i}")
             for i, (p, amount, limits) in enumerate(awards)
         )
-        request = Request("award", transfers, key=key)
+        request = Request("award", transfers)
         expected = self.expect_awards(transfers)
         booked = self.run(request.send)
-        assert not booked.replayed
         assert [(o.amount, o.clipped, o.reason) for o in booked.outcomes] == expected.outcomes
         for _, clipped, reason in expected.outcomes:
             event(f"award: {'clipped by ' + str(reason) if clipped else 'in full'}")
@@ -255,27 +244,22 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(target=booked, awards=AWARDS)
     def award(self, awards: list[tuple[int, int, tuple[Limit, ...]]]) -> Any:
-        return self._award(awards, key=None)
+        return self._award(awards)
 
-    @rule(targets=(booked, keyed), awards=AWARDS)
-    def award_with_key(self, awards: list[tuple[int, int, tuple[Limit, ...]]]) -> Any:
-        return self._award(awards, key=new_key())
-
-    @rule(targets=(booked, keyed), patient=PATIENT, extra=st.integers(0, 3_000))
+    @rule(target=booked, patient=PATIENT, extra=st.integers(0, 3_000))
     def award_past_the_annual_cap(self, patient: int, extra: int) -> Any:
         """Ask for what the annual cap leaves plus ``extra``: exactly the rest is credited."""
         cap = ANNUAL.max_amount or 0
         left = cap - self.counters.get((self.patients[patient], ANNUAL.key), (0, 0))[0]
-        booking = self._award([(patient, left + extra, (ANNUAL,))], key=new_key())
+        booking = self._award([(patient, left + extra, (ANNUAL,))])
         outcome = booking.outcomes[0]
         assert (outcome.amount, outcome.clipped) == (left, extra)
         return booking
 
-    def _spend(self, patient: int, amount: int, key: str | None) -> Any:
+    @rule(target=booked, patient=PATIENT, amount=AMOUNTS)
+    def spend(self, patient: int, amount: int) -> Any:
         account = self.patients[patient]
-        request = Request(
-            "redemption", (Transfer(account, self.clinic, amount, tag="redemption"),), key=key
-        )
+        request = Request("redemption", (Transfer(account, self.clinic, amount, tag="redemption"),))
         before = self.expected_balance(account)
         if before - amount < 0:
             caught = self.refused(request, InsufficientFunds)
@@ -287,17 +271,10 @@ class LedgerMachine(RuleBasedStateMachine):
         self.record(booked.transaction_id, Expected(entries, []))
         return Booking(booked.transaction_id, request, booked.outcomes)
 
-    @rule(target=booked, patient=PATIENT, amount=AMOUNTS)
-    def spend(self, patient: int, amount: int) -> Any:
-        return self._spend(patient, amount, key=None)
-
-    @rule(targets=(booked, keyed), patient=PATIENT, amount=AMOUNTS)
-    def spend_with_key(self, patient: int, amount: int) -> Any:
-        return self._spend(patient, amount, key=new_key())
-
-    def _reverse(self, original: Booking, key: str | None) -> Any:
+    @rule(target=booked, original=booked)
+    def reverse(self, original: Booking) -> Any:
         target = self.transactions[original.transaction_id]
-        request = Request("reversal", reverses=original.transaction_id, key=key)
+        request = Request("reversal", reverses=original.transaction_id)
         if target.reverses is not None:
             self.refused(request, NotReversible)
             return multiple()
@@ -306,7 +283,6 @@ class LedgerMachine(RuleBasedStateMachine):
             assert caught.value.reversal_id == target.reversed_by
             return multiple()
         booked = self.run(request.send)
-        assert not booked.replayed
         mirror = Expected(
             {a: -amount for a, amount in target.entries.items()},
             [(a, k, -amount, -count) for a, k, amount, count in target.postings],
@@ -315,33 +291,6 @@ class LedgerMachine(RuleBasedStateMachine):
         self.record(booked.transaction_id, mirror)
         target.reversed_by = booked.transaction_id
         return Booking(booked.transaction_id, request, booked.outcomes)
-
-    @rule(target=booked, original=booked)
-    def reverse(self, original: Booking) -> Any:
-        return self._reverse(original, key=None)
-
-    @rule(targets=(booked, keyed), original=booked)
-    def reverse_with_key(self, original: Booking) -> Any:
-        return self._reverse(original, key=new_key())
-
-    @rule(booking=keyed)
-    def replay(self, booking: Booking) -> None:
-        before = self.snapshot()
-        again = self.run(booking.request.send)
-        assert again.replayed
-        assert again.transaction_id == booking.transaction_id
-        assert again.outcomes == booking.outcomes
-        assert self.snapshot() == before, "a replay booked something"
-        event(f"replayed: {booking.request.kind}")
-
-    @rule(booking=keyed, amount=AMOUNTS)
-    def reuse_a_key_for_another_request(self, booking: Booking, amount: int) -> None:
-        other = Request(
-            "award",
-            (Transfer(self.expense, self.patients[0], amount, tag="another request"),),
-            key=booking.request.key,
-        )
-        self.refused(other, IdempotencyConflict)
 
     # Invariants -------------------------------------------------------------------------
 
@@ -400,7 +349,7 @@ def count_transactions(session: Session) -> int:
     return session.execute(select(func.count()).select_from(Transaction)).scalar_one()
 
 
-def test_random_bookings_balance_stay_within_limits_and_replay_without_effect(
+def test_random_bookings_balance_and_stay_within_limits(
     sessions: sessionmaker[Session],
 ) -> None:
     machine = type("LedgerMachineOnThisEngine", (LedgerMachine,), {"sessions": sessions})
