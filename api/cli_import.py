@@ -13,10 +13,7 @@ from pathlib import Path
 import click
 from sqlalchemy import inspect
 
-from ledger.db import make_engine, make_session_factory
-from ledger.errors import InvalidInput, RuleSetError
-from ledger.rules import rule_book_for
-from ledger.services.importing import (
+from actions.importing import (
     FileKind,
     ImportReport,
     check_columns,
@@ -25,7 +22,11 @@ from ledger.services.importing import (
     write_differences,
     write_rejected,
 )
+from ledger.db import make_engine, make_session_factory
+from ledger.errors import InvalidInput, RuleSetError
+from ledger.rules import rule_book_for
 from ledger.settings import get_settings
+from notifications.calendar import SendingCalendar
 
 SHOWN_DIFFERENCES = 20
 
@@ -104,14 +105,16 @@ def import_balances(
 
 def run(kind: FileKind, file: Path, encoding: str | None) -> tuple[list[str], ImportReport]:
     """Read and check the file, import its rows (a progress bar on stderr); its header too."""
+    settings = get_settings()
     try:
         csv_file = read_csv(file, encoding=encoding)
         check_columns(kind, csv_file.columns)
-        rule_book_for(get_settings().rules_dir)
+        rule_book_for(settings.rules_dir)
     except (InvalidInput, RuleSetError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"{file.name}: {len(csv_file.rows)} row(s), read as {csv_file.encoding}")
-    engine = make_engine(get_settings().database_url)
+    calendar = SendingCalendar(settings.send_window_start, settings.send_window_end)
+    engine = make_engine(settings.database_url)
     try:
         if not inspect(engine).has_table("import_rows"):
             raise click.ClickException(
@@ -123,7 +126,11 @@ def run(kind: FileKind, file: Path, encoding: str | None) -> tuple[list[str], Im
             file=sys.stderr,
         ) as bar:
             report = import_file(
-                make_session_factory(engine), kind, csv_file.rows, on_row=lambda: bar.update(1)
+                make_session_factory(engine),
+                kind,
+                csv_file.rows,
+                calendar=calendar,
+                on_row=lambda: bar.update(1),
             )
     finally:
         engine.dispose()

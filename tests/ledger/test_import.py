@@ -10,16 +10,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.cli import main
-from ledger.db import session_scope
-from ledger.errors import InvalidInput, LateEntry
-from ledger.models import Account, Entry, ImportRow, Patient, Transaction
-from ledger.programme import Readings
-from ledger.services.earning import record_visit
-from ledger.services.importing import (
+from actions.importing import (
     FileKind,
     ImportReport,
     check_columns,
@@ -28,8 +23,28 @@ from ledger.services.importing import (
     read_csv,
     write_rejected,
 )
+from actions.importing.bookkeeping import identify
+from api.cli import main
+from ledger.clock import SEOUL
+from ledger.db import session_scope
+from ledger.errors import InvalidInput, LateEntry
+from ledger.models import (
+    Account,
+    AuditEvent,
+    Entry,
+    ImportRow,
+    Message,
+    Patient,
+    Transaction,
+    Visit,
+)
+from ledger.programme import Readings
+from ledger.services.earning import record_visit
 from ledger.services.reading import balance
 from ledger.settings import get_settings
+from notifications.calendar import SendingCalendar
+from tests.api.conftest import TODAY, KeyMaker
+from tests.api.helpers import new_clinic, new_patient
 from tests.factories import random_mobile
 
 CLINICS = ["legacy_id", "name", "kind", "district", "participating_since"]
@@ -56,6 +71,7 @@ EVENTS = [
     "condition",
     "title",
 ]
+EVENTS_WITH_FOLLOW_UPS = [*EVENTS, "next_visit_on"]
 BALANCES = ["legacy_id", "patient_legacy_id", "as_of", "balance"]
 
 
@@ -69,8 +85,11 @@ def write_csv(
     return path
 
 
+CALENDAR = SendingCalendar()
+
+
 def load(sessions: sessionmaker[Session], kind: FileKind, path: Path) -> ImportReport:
-    return import_file(sessions, kind, read_csv(path).rows)
+    return import_file(sessions, kind, read_csv(path).rows, calendar=CALENDAR)
 
 
 class History:
@@ -121,8 +140,8 @@ class History:
         row = [self.id(name), "education", self.id(patient), day, "", "", "", ""]
         return [*row, self.id(session), "당뇨", "당뇨 교실"]
 
-    def events(self, rows: Sequence[Sequence[str]]) -> Path:
-        return write_csv(self.directory / "events.csv", EVENTS, rows)
+    def events(self, rows: Sequence[Sequence[str]], header: Sequence[str] = EVENTS) -> Path:
+        return write_csv(self.directory / "events.csv", header, rows)
 
     def balances(self, rows: Sequence[Sequence[str]]) -> Path:
         return write_csv(self.directory / "balances.csv", BALANCES, rows)
@@ -229,7 +248,7 @@ def test_a_file_with_bad_rows_books_the_good_ones_and_lists_the_bad_with_reasons
     path = history.patients([landline, good, unknown_clinic, bad_date, no_id])
     csv_file = read_csv(path)
 
-    report = import_file(sessions, "patients", csv_file.rows)
+    report = import_file(sessions, "patients", csv_file.rows, calendar=CALENDAR)
     errors = tmp_path / "patients.errors.csv"
     write_rejected(errors, csv_file.columns, report.rejected)
 
@@ -261,7 +280,7 @@ def test_utf8_and_cp949_files_are_both_read(
     path = history.patients([history.patient("P1", korean="홍길동")], encoding=encoding)
 
     csv_file = read_csv(path)
-    report = import_file(sessions, "patients", csv_file.rows)
+    report = import_file(sessions, "patients", csv_file.rows, calendar=CALENDAR)
 
     assert csv_file.encoding == ("cp949" if encoding == "cp949" else "utf-8-sig")
     assert csv_file.columns == PATIENTS  # no BOM left on the first column
@@ -432,6 +451,139 @@ def test_a_patients_balance_is_migrated_once(
     assert [r.row["legacy_id"] for r in report.rejected] == [history.id("B2")]
     assert "migrated once" in report.rejected[0].error
     assert balance_of(sessions, history, "P1") == 5_000
+
+
+def reminders(
+    sessions: sessionmaker[Session], patient_id: str
+) -> list[tuple[str, dt.date, dt.datetime, str]]:
+    with session_scope(sessions) as session:
+        return [
+            (m.kind, m.due_date, m.not_before, m.status)
+            for m in session.execute(
+                select(Message).where(Message.patient_id == patient_id).order_by(Message.due_date)
+            ).scalars()
+        ]
+
+
+def test_an_imported_visit_queues_its_follow_up_reminder_as_one_recorded_over_http(
+    sessions: sessionmaker[Session],
+    history: History,
+    client: TestClient,
+    city: dict[str, str],
+    key_for: KeyMaker,
+) -> None:
+    # At noon on 14 June 2024 (the API tests' today), a visit on the 10th that booked the
+    # next for Wednesday 10 July: its reminder waits for the window to open on Tuesday 9 July.
+    noon = dt.datetime.combine(TODAY, dt.time(12), SEOUL)
+    load(sessions, "clinics", history.clinics("C1"))
+    load(sessions, "patients", history.patients([history.patient("P1")]))
+    events = history.events(
+        [[*history.visit("V1", "P1", "2024-06-10"), "2024.7.10"]], header=EVENTS_WITH_FOLLOW_UPS
+    )
+
+    report = import_file(
+        sessions, "events", read_csv(events).rows, calendar=CALENDAR, now=lambda: noon
+    )
+
+    assert (report.imported, report.rejected) == (1, [])
+    opening = dt.datetime(2024, 7, 9, 9, tzinfo=SEOUL)
+    assert opening == CALENDAR.opens(CALENDAR.last_sending_day_before(dt.date(2024, 7, 10)))
+    imported = reminders(sessions, patient_of(sessions, history, "P1").id)
+    assert imported == [("reminder", dt.date(2024, 7, 10), opening, "queued")]
+    # the same visit recorded over HTTP at the same moment queues the same reminder
+    clinic = new_clinic(client, city, key_for)
+    patient = new_patient(client, clinic)
+    response = client.post(
+        f"/v1/patients/{patient['id']}/visits",
+        headers=clinic.headers,
+        json={"visited_on": "2024-06-10", "next_visit_on": "2024-07-10"},
+    )
+    assert response.status_code == 201, response.text
+    assert reminders(sessions, patient["id"]) == imported
+
+
+def test_an_imported_visit_whose_follow_up_is_not_after_it_is_rejected(
+    sessions: sessionmaker[Session], history: History
+) -> None:
+    load(sessions, "clinics", history.clinics("C1"))
+    load(sessions, "patients", history.patients([history.patient("P1")]))
+    path = history.events(
+        [
+            [*history.visit("V1", "P1", "2024-03-05"), "20240301"],
+            [*history.visit("V2", "P1", "2024-04-05"), ""],
+        ],
+        header=EVENTS_WITH_FOLLOW_UPS,
+    )
+
+    report = load(sessions, "events", path)
+
+    assert report.imported == 1
+    assert [r.row["legacy_id"] for r in report.rejected] == [history.id("V1")]
+    assert report.rejected[0].error == "next_visit_on: the next visit comes after this one"
+    assert reminders(sessions, patient_of(sessions, history, "P1").id) == []
+
+
+def test_an_events_row_without_a_follow_up_is_the_row_imported_before_the_column_existed(
+    sessions: sessionmaker[Session], history: History
+) -> None:
+    # the hash the importer stored for this row before events had a next_visit_on column
+    row = dict(zip(EVENTS, ["V1", "visit", "P1", "2024-02-05", "C1", "130", "85"], strict=False))
+    before = "e1134c5a276352f34cbce4128e18ab9c55ff34859294c89ea254b788344e78bc"
+    assert identify("events", {name: row.get(name, "") for name in EVENTS}) == ("V1", before)
+    assert identify("events", {**row, "next_visit_on": ""}) == ("V1", before)
+
+    load(sessions, "clinics", history.clinics("C1"))
+    load(sessions, "patients", history.patients([history.patient("P1")]))
+    load(sessions, "events", history.events([history.visit("V1", "P1", "2024-02-05")]))
+    again = history.events(
+        [[*history.visit("V1", "P1", "2024-02-05"), ""]], header=EVENTS_WITH_FOLLOW_UPS
+    )
+    report = load(sessions, "events", again)
+    assert (report.imported, report.already_imported, report.rejected) == (0, 1, [])
+
+
+def test_imported_rows_are_recorded_and_audited_as_the_mileage_import(
+    sessions: sessionmaker[Session], history: History
+) -> None:
+    load(sessions, "clinics", history.clinics("C1"))
+    load(sessions, "patients", history.patients([history.patient("P1")]))
+    load(
+        sessions,
+        "events",
+        history.events(
+            [history.visit("V1", "P1", "2024-02-05"), history.attendance("E1", "P1", "2024-04-01")]
+        ),
+    )
+    load(
+        sessions,
+        "balances",
+        history.balances([[history.id("B1"), history.id("P1"), "2024-06-30", "9000"]]),
+    )
+    patient = patient_of(sessions, history, "P1")
+    clinic_id = our_id(sessions, "clinic", history.id("C1"))
+
+    with session_scope(sessions) as session:
+        audited = session.execute(
+            select(AuditEvent.action, AuditEvent.label, AuditEvent.role)
+            .where(
+                (AuditEvent.patient_id == patient.id)
+                | (AuditEvent.resource == f"clinics/{clinic_id}")
+            )
+            .order_by(AuditEvent.id)
+        ).all()
+        visit = session.execute(select(Visit).where(Visit.patient_id == patient.id)).scalar_one()
+
+    assert [tuple(row) for row in audited] == [
+        (action, "mileage import", "city")
+        for action in (
+            "clinic.create",
+            "patient.create",
+            "visit.create",
+            "attendance.create",
+            "balance.migrate",
+        )
+    ]
+    assert visit.recorded_by == "mileage import"
 
 
 @pytest.fixture
