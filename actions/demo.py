@@ -27,6 +27,7 @@ from ledger.services.events import late_entry_window
 from ledger.simulation.people import KOREAN_HOLIDAYS, korean_name
 from ledger.vocabulary import ClinicKind, Condition, Role
 from notifications.calendar import SendingCalendar
+from notifications.recalls import prime_outbox
 
 __all__ = ["DemoResult", "fill_demo"]
 
@@ -53,6 +54,8 @@ class DemoResult:
     keys: dict[str, str] = field(default_factory=dict)
     sample_patient: str = ""
     sample_clinic: str = ""
+    reminders: int = 0
+    recalls: int = 0
 
 
 def clinic_day(day: dt.date) -> dt.date:
@@ -70,7 +73,8 @@ def fill_demo(
     seed: int = 2013,
     progress: Callable[[int], None] = lambda _n: None,
 ) -> DemoResult:
-    """Fill an empty database with a year of one district up to today; returns counts and
+    """Fill an empty database with a year of one district up to today, then queue each
+    patient's reminder of a follow-up still ahead and today's recalls; returns counts and
     demo keys."""
     ctx = system_context("mileage demo", calendar)
     today = ctx.today
@@ -114,6 +118,10 @@ def fill_demo(
             result.sample_patient = patient_id
         result.patients += 1
         progress(1)
+    result.reminders, result.recalls = run_in_transaction(
+        sessions,
+        lambda s: prime_outbox(s, today=ctx.today, now=ctx.now, calendar=ctx.calendar),
+    )
     return result
 
 

@@ -8,10 +8,11 @@ from sqlalchemy.orm import Session
 
 from actions.context import Context
 from ledger.models import DistrictMessaging, Message, NoSendDay, Patient
-from notifications import outbox, switches
+from notifications import outbox, recalls, switches
 
 __all__ = [
     "add_no_send_day",
+    "queue_recalls",
     "record_delivery_report",
     "remove_no_send_day",
     "set_messaging",
@@ -52,6 +53,14 @@ def remove_no_send_day(session: Session, ctx: Context, district: str, day: dt.da
     """Send on that day again."""
     switches.remove_no_send_day(session, district, day)
     ctx.audit(session, "district.no_send_day.remove", f"districts/{district}/no-send-days/{day}")
+
+
+def queue_recalls(session: Session, ctx: Context, *, day: dt.date) -> int:
+    """Queue every recall owed on ``day`` (the scheduler's morning run): one per patient and
+    due date, so a second run queues nothing more."""
+    queued = recalls.scan_recalls(session, today=day, now=ctx.now, calendar=ctx.calendar)
+    ctx.audit(session, "recalls.queue", f"recalls/{day}")
+    return queued
 
 
 def record_delivery_report(

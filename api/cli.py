@@ -15,7 +15,6 @@ from actions import access
 from actions.context import Context, system_context
 from actions.demo import DemoResult, fill_demo
 from api.cli_import import import_group
-from ledger import clock
 from ledger.db import make_engine, make_session_factory, session_scope
 from ledger.errors import LedgerError, RuleSetError
 from ledger.migrate import upgrade
@@ -33,7 +32,6 @@ from ledger.simulation import (
     summary,
 )
 from notifications.calendar import SendingCalendar
-from notifications.recalls import prime_outbox
 
 DEMO_KEYS = Path("var") / "demo-keys.env"
 
@@ -199,15 +197,12 @@ def demo(patients: int, scale: str, fraction: float, keep_existing: bool, keys_f
                 result = fill_demo(
                     sessions, calendar=calendar(), patients=patients, progress=bar.update
                 )
-            with session_scope(sessions) as session:
-                reminders, recalls = prime_outbox(
-                    session, today=clock.today(), now=clock.now(), calendar=calendar()
-                )
             lines = [
                 f"demo district 강동구 (11740): {result.clinics} clinics, "
                 f"{result.patients} patients, {result.visits} visits, "
                 f"{result.attendances} education attendances",
-                f"texts queued: {reminders} reminders of booked visits, {recalls} recalls",
+                f"texts queued: {result.reminders} reminders of booked visits, "
+                f"{result.recalls} recalls",
             ]
     path = Path(keys_file)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""The scheduled jobs. Each opens its own transactions, calls one service, logs one event.
+"""The scheduled jobs. Each opens its own transactions, calls one action (or the outbox's
+worker, which owns its transactions), logs one event.
 
 Jobs that run once a day (or a quarter) are idempotent per run date: the first process to
 start a run date records it in ``job_runs``, and a second run of the same date does nothing.
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from actions import messaging
+from actions.context import system_context
 from ledger import clock
 from ledger.db import run_in_transaction, session_scope
 from ledger.services import settlement
@@ -22,7 +25,6 @@ from ledger.settings import Settings
 from notifications.calendar import SendingCalendar
 from notifications.channels import Channel
 from notifications.outbox import Dispatched, Pacer, dispatch, reconcile
-from notifications.recalls import scan_recalls
 
 __all__ = ["JobContext", "dispatch_texts", "nudge_unsettled", "recall_overdue", "verify_ledger"]
 
@@ -73,9 +75,9 @@ def recall_overdue(ctx: JobContext, run_date: dt.date | None = None) -> int | No
     run_date = run_date or now.astimezone(clock.SEOUL).date()
     if not claim_run(ctx.sessions, "recalls", run_date):
         return None
+    scheduler = system_context("scheduler", ctx.calendar, now=now)
     queued = run_in_transaction(
-        ctx.sessions,
-        lambda s: scan_recalls(s, today=run_date, now=now, calendar=ctx.calendar),
+        ctx.sessions, lambda s: messaging.queue_recalls(s, scheduler, day=run_date)
     )
     finish_run(ctx.sessions, "recalls", run_date, f"queued {queued}")
     log.info("jobs.recalls.scanned", extra={"count": queued, "job": str(run_date)})

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ledger.clock import SEOUL
 from ledger.models import District, Message, Patient, Visit
+from ledger.vocabulary import MessageKind, MessageStatus, PatientStatus
 from notifications.calendar import SendingCalendar
 from notifications.outbox import queue_recall, queue_reminder
 
@@ -64,7 +65,7 @@ def _recalls_since(
 ) -> dict[str, list[tuple[dt.date, dt.date]]]:
     """Each patient's recalls: (the day it fell due, the day it was queued)."""
     query = select(Message.patient_id, Message.due_date, Message.created_at).where(
-        Message.kind == "recall", Message.status != "cancelled"
+        Message.kind == MessageKind.RECALL, Message.status != MessageStatus.CANCELLED
     )
     if district is not None:
         query = query.where(Message.district == district)
@@ -83,7 +84,7 @@ def overdue_patients(
     participating = set(
         session.execute(select(District.code).where(District.participating.is_(True))).scalars()
     )
-    query = select(Patient).where(Patient.status == "active").order_by(Patient.id)
+    query = select(Patient).where(Patient.status == PatientStatus.ACTIVE).order_by(Patient.id)
     if district is not None:
         query = query.where(Patient.district == district)
     for patient in session.execute(query).scalars():
@@ -167,7 +168,7 @@ def district_message_report(
     recalls = session.execute(
         select(Message.patient_id, Message.sent_at).where(
             Message.district == district,
-            Message.kind == "recall",
+            Message.kind == MessageKind.RECALL,
             Message.sent_at.is_not(None),
         )
     ).all()
@@ -187,12 +188,14 @@ def district_message_report(
         came_back += returned > 0
     return MessageReport(
         district=district,
-        sent=counts.get("sent", 0) + counts.get("delivered", 0) + counts.get("failed", 0),
-        delivered=counts.get("delivered", 0),
-        failed=counts.get("failed", 0),
-        suppressed=counts.get("suppressed", 0),
-        cancelled=counts.get("cancelled", 0),
-        queued=counts.get("queued", 0) + counts.get("sending", 0),
+        sent=counts.get(MessageStatus.SENT, 0)
+        + counts.get(MessageStatus.DELIVERED, 0)
+        + counts.get(MessageStatus.FAILED, 0),
+        delivered=counts.get(MessageStatus.DELIVERED, 0),
+        failed=counts.get(MessageStatus.FAILED, 0),
+        suppressed=counts.get(MessageStatus.SUPPRESSED, 0),
+        cancelled=counts.get(MessageStatus.CANCELLED, 0),
+        queued=counts.get(MessageStatus.QUEUED, 0) + counts.get(MessageStatus.SENDING, 0),
         overdue=sum(1 for o in overdue if not o.lost),
         lost_to_follow_up=sum(1 for o in overdue if o.lost),
         recalled=len(recalled),
@@ -207,7 +210,9 @@ def prime_outbox(
     reminder for their latest booked follow-up still ahead, and today's recalls."""
     reminders = 0
     visits = _last_visits(session, None)
-    for patient in session.execute(select(Patient).where(Patient.status == "active")).scalars():
+    for patient in session.execute(
+        select(Patient).where(Patient.status == PatientStatus.ACTIVE)
+    ).scalars():
         _, booked = visits.get(patient.id, (None, None))
         if booked is not None and booked > today:
             message = queue_reminder(

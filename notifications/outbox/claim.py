@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from ledger.clock import SEOUL
 from ledger.models import Balance, Clinic, DistrictMessaging, Message, Patient
+from ledger.vocabulary import MessageKind, MessageStatus, PatientStatus
 from notifications.calendar import SendingCalendar
 from notifications.channels import Outgoing
 from notifications.outbox.queue import no_send_days
@@ -86,7 +87,7 @@ def claim_due(
             Patient.clinic_id.label("home_clinic"),
         )
         .join(Patient, Patient.id == MESSAGES.c.patient_id)
-        .where(MESSAGES.c.status == "queued", MESSAGES.c.not_before <= now)
+        .where(MESSAGES.c.status == MessageStatus.QUEUED, MESSAGES.c.not_before <= now)
         .order_by(MESSAGES.c.not_before, MESSAGES.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=MESSAGES)
@@ -103,7 +104,7 @@ def claim_due(
 
     def change(row: Any, **values: Any) -> None:
         current = {
-            "status": "queued",
+            "status": MessageStatus.QUEUED,
             "not_before": row.not_before,
             "body": None,
             "sending_since": None,
@@ -123,13 +124,15 @@ def claim_due(
         if not calendar.open_now(now, days):
             change(row, not_before=calendar.next_opening(now, days))
             outcomes["waiting"] += 1
-        elif not row.sms_consent or row.patient_status != "active":
+        elif not row.sms_consent or row.patient_status != PatientStatus.ACTIVE:
             reason = "no consent" if not row.sms_consent else "left"
-            change(row, status="cancelled", closed_reason=reason)
-            outcomes["cancelled"] += 1
-        elif row.kind == "reminder" and row.due_date < today:
-            change(row, status="suppressed", closed_reason="its follow-up date has passed")
-            outcomes["suppressed"] += 1
+            change(row, status=MessageStatus.CANCELLED, closed_reason=reason)
+            outcomes[MessageStatus.CANCELLED] += 1
+        elif row.kind == MessageKind.REMINDER and row.due_date < today:
+            change(
+                row, status=MessageStatus.SUPPRESSED, closed_reason="its follow-up date has passed"
+            )
+            outcomes[MessageStatus.SUPPRESSED] += 1
         else:
             body = _render(
                 row.kind,
@@ -138,7 +141,13 @@ def claim_due(
                 row.due_date,
                 balances.get(row.account_id, 0),
             )
-            change(row, status="sending", body=body, sending_since=now, attempts=row.attempts + 1)
+            change(
+                row,
+                status=MessageStatus.SENDING,
+                body=body,
+                sending_since=now,
+                attempts=row.attempts + 1,
+            )
             redacted = body.replace(row.name, "○○○")
             claimed.append(
                 Claimed(
@@ -159,7 +168,7 @@ def claim_due(
 
 
 def _render(kind: str, name: str, clinic: str, due: dt.date, held: int) -> str:
-    if kind == "reminder":
+    if kind == MessageKind.REMINDER:
         return render_reminder(name=name, clinic=clinic, follow_up=due, balance=held)
     return render_recall(name=name, clinic=clinic, balance=held)
 

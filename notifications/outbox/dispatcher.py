@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.clock import SEOUL
 from ledger.db import run_in_transaction
+from ledger.vocabulary import MessageStatus
 from notifications.calendar import SendingCalendar
 from notifications.channels import (
     Channel,
@@ -142,11 +143,13 @@ def _record(
         now_status = current.get(item.message_id)
         # A delivery report can arrive before the batch is written down: it already moved
         # the text on, so only its sid and time are added here.
-        early_report = now_status in ("delivered", "failed") and isinstance(outcome, Sent)
-        if now_status != "sending" and not early_report:
+        early_report = now_status in (MessageStatus.DELIVERED, MessageStatus.FAILED) and isinstance(
+            outcome, Sent
+        )
+        if now_status != MessageStatus.SENDING and not early_report:
             continue
         values: dict[str, Any] = {
-            "status": "sending",
+            "status": MessageStatus.SENDING,
             "provider_sid": None,
             "sender": None,
             "sent_at": None,
@@ -157,27 +160,27 @@ def _record(
         }
         if isinstance(outcome, Sent):
             values |= {
-                "status": now_status if early_report else "sent",
+                "status": now_status if early_report else MessageStatus.SENT,
                 "provider_sid": outcome.sid,
                 "sender": outcome.sender,
                 "sent_at": moment,
             }
-            done.outcomes["sent"] += 1
+            done.outcomes[MessageStatus.SENT] += 1
         elif isinstance(outcome, PermanentFailure):
             values |= {
-                "status": "failed",
+                "status": MessageStatus.FAILED,
                 "error_code": outcome.code,
                 "last_error": str(outcome)[:200],
             }
-            done.outcomes["failed"] += 1
+            done.outcomes[MessageStatus.FAILED] += 1
             log.info("notifications.sms.failed", extra={"error": outcome.code})
         elif isinstance(outcome, TransientFailure):
             values |= {"error_code": outcome.code, "last_error": str(outcome)[:200]}
             if item.attempts >= MAX_ATTEMPTS:
-                values["status"] = "failed"
-                done.outcomes["failed"] += 1
+                values["status"] = MessageStatus.FAILED
+                done.outcomes[MessageStatus.FAILED] += 1
             else:
-                values["status"] = "queued"
+                values["status"] = MessageStatus.QUEUED
                 values["not_before"] = moment + BACKOFF[min(item.attempts, len(BACKOFF)) - 1]
                 done.outcomes["retry"] += 1
         else:  # uncertain: left ``sending`` for reconcile to settle

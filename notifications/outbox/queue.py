@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ledger.ids import new_id
 from ledger.models import Message, NoSendDay, Patient
+from ledger.vocabulary import MessageKind, MessageStatus, PatientStatus
 from notifications.calendar import SendingCalendar
 
 __all__ = [
@@ -48,7 +49,7 @@ def _upsert(session: Session, **row: object) -> Message | None:
         session.add(message)
         session.flush()
         return message
-    if found.status == "cancelled":
+    if found.status == MessageStatus.CANCELLED:
         for name, value in row.items():
             setattr(found, name, value)
         session.flush()
@@ -68,7 +69,7 @@ def queue_reminder(
 
     Recorded too late for that day's window, it is kept as ``suppressed``: never sent stale.
     """
-    if not patient.sms_consent or patient.status != "active":
+    if not patient.sms_consent or patient.status != PatientStatus.ACTIVE:
         return None
     day = calendar.last_sending_day_before(follow_up, no_send_days(session, patient.district))
     late = now >= calendar.closes(day)
@@ -76,12 +77,12 @@ def queue_reminder(
         session,
         patient_id=patient.id,
         district=patient.district,
-        kind="reminder",
+        kind=MessageKind.REMINDER,
         due_date=follow_up,
         sequence=0,
         clinic_id=clinic_id,
         not_before=max(calendar.opens(day), now),
-        status="suppressed" if late else "queued",
+        status=MessageStatus.SUPPRESSED if late else MessageStatus.QUEUED,
         closed_reason="recorded after its sending day" if late else None,
         created_at=now,
         updated_at=now,
@@ -99,18 +100,18 @@ def queue_recall(
     calendar: SendingCalendar,
 ) -> Message | None:
     """Queue a recall for an overdue patient, for the next sending window from ``now``."""
-    if not patient.sms_consent or patient.status != "active":
+    if not patient.sms_consent or patient.status != PatientStatus.ACTIVE:
         return None
     return _upsert(
         session,
         patient_id=patient.id,
         district=patient.district,
-        kind="recall",
+        kind=MessageKind.RECALL,
         due_date=due,
         sequence=sequence,
         clinic_id=clinic_id,
         not_before=calendar.next_opening(now, no_send_days(session, patient.district)),
-        status="queued",
+        status=MessageStatus.QUEUED,
         closed_reason=None,
         created_at=now,
         updated_at=now,
@@ -123,17 +124,17 @@ def cancel_for_patient(
     *,
     reason: str,
     now: dt.datetime,
-    kinds: Iterable[str] = ("reminder", "recall"),
+    kinds: Iterable[str] = (MessageKind.REMINDER, MessageKind.RECALL),
 ) -> int:
     """Cancel the patient's queued texts (consent withdrawn, the patient left, came back)."""
     result = session.execute(
         update(Message)
         .where(
             Message.patient_id == patient_id,
-            Message.status == "queued",
+            Message.status == MessageStatus.QUEUED,
             Message.kind.in_(list(kinds)),
         )
-        .values(status="cancelled", closed_reason=reason, updated_at=now)
+        .values(status=MessageStatus.CANCELLED, closed_reason=reason, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)

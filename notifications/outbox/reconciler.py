@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.db import run_in_transaction
 from ledger.models import Message, Patient
+from ledger.vocabulary import MessageStatus
 from notifications.channels import Channel, TransientFailure
 
 __all__ = ["RECONCILE_AFTER", "reconcile"]
@@ -43,7 +44,9 @@ def reconcile(
         stuck = session.execute(
             select(Message, Patient)
             .join(Patient, Patient.id == Message.patient_id)
-            .where(Message.status == "sending", Message.sending_since <= now - older_than)
+            .where(
+                Message.status == MessageStatus.SENDING, Message.sending_since <= now - older_than
+            )
             .with_for_update(skip_locked=True, of=Message)
         ).all()
         for message, patient in stuck:
@@ -55,14 +58,14 @@ def reconcile(
                 continue
             if found is not None:
                 message.status, message.provider_sid, message.sender = (
-                    "sent",
+                    MessageStatus.SENT,
                     found.sid,
                     found.sender,
                 )
                 message.sent_at = message.sending_since
-                tally["sent"] += 1
+                tally[MessageStatus.SENT] += 1
             else:
-                message.status = "queued"
+                message.status = MessageStatus.QUEUED
                 tally["requeued"] += 1
             message.sending_since, message.updated_at = None, now
 

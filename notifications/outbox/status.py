@@ -16,10 +16,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.models import Message
+from ledger.vocabulary import MessageStatus
 
 __all__ = ["FINAL_ORDER", "record_status"]
 
-FINAL_ORDER = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3}
+FINAL_ORDER: dict[str, int] = {
+    MessageStatus.QUEUED: 0,
+    MessageStatus.SENDING: 1,
+    MessageStatus.SENT: 2,
+    MessageStatus.DELIVERED: 3,
+    MessageStatus.FAILED: 3,
+}
+# Twilio's words for a text's fate, in ours.
+REPORTED = {
+    "delivered": MessageStatus.DELIVERED,
+    "failed": MessageStatus.FAILED,
+    "undelivered": MessageStatus.FAILED,
+    "sent": MessageStatus.SENT,
+}
 
 
 def record_status(
@@ -43,18 +57,13 @@ def record_status(
         return None
     if message.provider_sid is None and sid:
         message.provider_sid = sid
-    mapped = {
-        "delivered": "delivered",
-        "failed": "failed",
-        "undelivered": "failed",
-        "sent": "sent",
-    }.get(status)
+    mapped = REPORTED.get(status)
     if mapped is None or FINAL_ORDER.get(mapped, 0) < FINAL_ORDER.get(message.status, 0):
         return message
     message.status, message.updated_at = mapped, now
-    if mapped == "delivered":
+    if mapped == MessageStatus.DELIVERED:
         message.delivered_at = now
-    if mapped == "failed":
+    if mapped == MessageStatus.FAILED:
         message.error_code = error_code
     session.flush()
     return message
