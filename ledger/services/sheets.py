@@ -17,6 +17,17 @@ __all__ = ["Sheet", "to_csv", "to_xlsx"]
 
 MONEY = "#,##0"
 RATE = "0.00%"
+# A text beginning with one of these is a formula to Excel and LibreOffice (OWASP's CSV
+# injection rule): a clinic named "=HYPERLINK(...)" must stay a name in the file an officer
+# opens.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: Any) -> Any:
+    """A text that cannot start a formula: prefixed with an apostrophe, as OWASP advises."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 @dataclass(frozen=True)
@@ -42,9 +53,9 @@ def to_csv(sheet: Sheet) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(sheet.headers)
-    writer.writerows(sheet.rows)
+    writer.writerows([_inert(v) for v in row] for row in sheet.rows)
     if sheet.totals is not None:
-        writer.writerow(sheet.totals)
+        writer.writerow([_inert(v) for v in sheet.totals])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -79,6 +90,9 @@ def to_xlsx(sheet: Sheet) -> bytes:
 def _append(page: Any, values: Sequence[Any], *, bold: bool, rates: Sequence[int]) -> None:
     page.append(list(values))
     for position, cell in enumerate(page[page.max_row]):
+        if cell.data_type == "f":  # openpyxl reads a text starting with "=" as a formula
+            cell.data_type = "s"
+            cell.quotePrefix = True
         if bold:
             cell.font = Font(bold=True)
         if position in rates:
