@@ -2,8 +2,8 @@
 
 ``record_status`` runs inside the caller's transaction (the webhook's request): it takes a
 ``Session``, flushes, never commits. Statuses only move forward, by ``FINAL_ORDER``: a late
-report never takes a text back (a ``sent`` after ``delivered`` is ignored), while
-``delivered`` and ``failed`` rank alike, so the later of the two stands. A report may arrive
+report never takes a text back (a ``sent`` after ``delivered`` is ignored), and a text
+``delivered``, ``failed``, ``cancelled`` or ``suppressed`` has had its last word. A report may arrive
 before the dispatcher has written the batch down; the dispatcher then keeps the status the
 report set.
 """
@@ -27,6 +27,16 @@ FINAL_ORDER: dict[str, int] = {
     MessageStatus.DELIVERED: 3,
     MessageStatus.FAILED: 3,
 }
+# A text in one of these has its last word: no report moves it again (a late "undelivered"
+# after "delivered", a report for a text cancelled before it went).
+SETTLED = frozenset(
+    {
+        MessageStatus.DELIVERED,
+        MessageStatus.FAILED,
+        MessageStatus.CANCELLED,
+        MessageStatus.SUPPRESSED,
+    }
+)
 # Twilio's words for a text's fate, in ours.
 REPORTED = {
     "delivered": MessageStatus.DELIVERED,
@@ -58,7 +68,9 @@ def record_status(
     if message.provider_sid is None and sid:
         message.provider_sid = sid
     mapped = REPORTED.get(status)
-    if mapped is None or FINAL_ORDER.get(mapped, 0) < FINAL_ORDER.get(message.status, 0):
+    if mapped is None or message.status in SETTLED:
+        return message
+    if FINAL_ORDER[mapped] < FINAL_ORDER.get(message.status, 0):
         return message
     message.status, message.updated_at = mapped, now
     if mapped == MessageStatus.DELIVERED:

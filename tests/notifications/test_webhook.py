@@ -294,6 +294,35 @@ def test_a_status_never_moves_backwards(
         assert status_of(sessions, message.id).status == "delivered", late
 
 
+def test_a_late_undelivered_after_delivered_changes_nothing(
+    client: TestClient, sessions: sessionmaker[Session], texts: Callable[[str], Texts]
+) -> None:
+    message = texts("11740").reminded()
+    sid = message.provider_sid or ""
+    assert report(client, sid, "delivered").status_code == 200
+    assert report(client, sid, "undelivered", error_code=30003).status_code == 200
+    found = status_of(sessions, message.id)
+    assert (found.status, found.error_code) == ("delivered", None)
+
+
+def test_a_report_for_a_cancelled_text_changes_nothing(
+    client: TestClient, sessions: sessionmaker[Session], texts: Callable[[str], Texts]
+) -> None:
+    scene = texts("11740")
+    patient = scene.patient(FRIDAY)
+    scene.visit(patient, FRIDAY, FRIDAY.date() + dt.timedelta(days=4))
+    message = message_of(sessions, patient["id"], "reminder")
+    assert message.status == "queued"
+    withdrawn = client.patch(
+        f"/v1/patients/{patient['id']}", headers=scene.clinic.headers, json={"sms_consent": False}
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    for status in ("sent", "delivered", "undelivered"):
+        answer = report(client, f"SM{message.id}", status, callback=f"{CALLBACK}?m={message.id}")
+        assert answer.status_code == 200
+        assert status_of(sessions, message.id).status == "cancelled", status
+
+
 class ReportedAtOnce:
     """Twilio as it is at busy times: a text's status report comes in seconds after Twilio
     took it, while the rest of its batch is still going out (a batch paced at 2 a second
