@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from actions import policy
 from actions.context import Context
 from ledger.models import ApiKey, AuditEvent
-from ledger.services import access, registry
+from ledger.services import access, clinics
 from ledger.services.access import IssuedKey
 
 __all__ = ["create_key", "read_audit", "revoke_key"]
@@ -26,7 +26,7 @@ def create_key(
 ) -> IssuedKey:
     """Issue a key (shown once): the city any, a health centre its own clinics' keys."""
     policy.check_key_issue(
-        ctx.principal, role, clinic_id, lambda found: registry.get_clinic(session, found)
+        ctx.principal, role, clinic_id, lambda found: clinics.get_clinic(session, found)
     )
     issued = access.create_key(
         session,

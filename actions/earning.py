@@ -10,7 +10,7 @@ from actions.context import Context
 from ledger.errors import InvalidInput
 from ledger.models import EducationSession, Patient
 from ledger.programme import Readings
-from ledger.services import earning, registry
+from ledger.services import clinics, earning
 from ledger.services.earning import Recorded
 from ledger.vocabulary import Role
 from notifications import outbox
@@ -71,7 +71,7 @@ def create_education_session(
         clinic_id = ctx.clinic_id
     if district is None:
         district = (
-            registry.get_clinic(session, clinic_id).district
+            clinics.get_clinic(session, clinic_id).district
             if clinic_id is not None
             else ctx.principal.district
         )

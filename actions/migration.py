@@ -14,9 +14,9 @@ from ledger.errors import BeforeEnrolment, FutureDate
 from ledger.models import Attendance, EducationSession, Patient, Visit
 from ledger.records import MigrationRecord, Tag
 from ledger.services.booking import book
+from ledger.services.clinics import district_account
 from ledger.services.periods import period_for
 from ledger.services.reading import balance
-from ledger.services.registry import district_account
 from ledger.vocabulary import Beneficiary, TransactionKind
 
 __all__ = ["Migrated", "migrate_balance"]

@@ -13,7 +13,7 @@ from actions.context import Context
 from ledger.errors import UnknownPatient
 from ledger.models import Patient
 from ledger.programme import Award
-from ledger.services import registry
+from ledger.services import clinics, registry
 from ledger.services.reading import balance
 from ledger.services.registry import PatientSummary
 from notifications import outbox
@@ -98,7 +98,7 @@ def look_up_patient(
     """Find a patient by name, birth date and phone, among those the caller may find."""
     patient = registry.find_patient(session, name=name, birth_date=birth_date, phone=phone)
     principal = ctx.principal
-    clinic = None if principal.clinic_id is None else registry.get_clinic(session, ctx.clinic_id)
+    clinic = None if principal.clinic_id is None else clinics.get_clinic(session, ctx.clinic_id)
     if patient is None or not policy.may_look_up(principal, patient, clinic, ctx.today):
         raise UnknownPatient("no patient with that name, birth date and phone")
     ctx.audit(session, "patient.lookup", f"patients/{patient.id}", patient_id=patient.id)

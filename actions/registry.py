@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from actions.context import Context
 from ledger.models import Clinic
-from ledger.services import registry
+from ledger.services import clinics
 
 __all__ = ["clinic_leaves", "register_clinic"]
 
@@ -23,7 +23,7 @@ def register_clinic(
     participating_since: dt.date | None = None,
 ) -> Clinic:
     """Register a participating clinic in ``district`` (from today unless said otherwise)."""
-    clinic = registry.register_clinic(
+    clinic = clinics.register_clinic(
         session,
         name=name,
         kind=kind,
@@ -36,6 +36,6 @@ def register_clinic(
 
 def clinic_leaves(session: Session, ctx: Context, clinic: Clinic, *, on: dt.date) -> Clinic:
     """End a clinic's participation after ``on``; its records and balances stay."""
-    registry.clinic_leaves(session, clinic_id=clinic.id, on=on)
+    clinics.clinic_leaves(session, clinic_id=clinic.id, on=on)
     ctx.audit(session, "clinic.leave", f"clinics/{clinic.id}")
     return clinic

@@ -18,7 +18,7 @@ from actions import policy
 from actions.context import Context
 from api.deps import ContextDep, SessionDep
 from api.schemas import AttendanceCreate
-from ledger.services import access, earning, registry, settlement
+from ledger.services import access, clinics, earning, registry, settlement
 from ledger.services.reading import transaction_by_number
 from ledger.vocabulary import Role
 
@@ -89,7 +89,7 @@ ManagedPatient = Annotated["Patient", Depends(_managed_patient)]
 
 
 def _visible_clinic(clinic_id: str, session: SessionDep, ctx: ContextDep) -> Clinic:
-    clinic = registry.get_clinic(session, clinic_id)
+    clinic = clinics.get_clinic(session, clinic_id)
     policy.check_clinic(ctx.principal, clinic)
     return clinic
 
@@ -105,7 +105,7 @@ ManagedClinic = Annotated["Clinic", Depends(_managed_clinic)]
 def district_in_scope(session: Session, ctx: Context, code: str) -> str:
     """A district the caller manages (its health centre, or the city), by its code."""
     policy.check_district(ctx.principal, code)
-    return registry.get_district(session, code).code
+    return clinics.get_district(session, code).code
 
 
 def _managed_district(code: DistrictCode, session: SessionDep, ctx: ContextDep) -> str:

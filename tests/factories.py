@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from ledger.domain import AccountType
 from ledger.models import Clinic
 from ledger.services.booking import open_account
-from ledger.services.registry import Registered, register_clinic, register_patient
+from ledger.services.clinics import register_clinic
+from ledger.services.registry import Registered, register_patient
 
 
 def make_account(

@@ -26,9 +26,10 @@ from actions.importing.files import Difference, FileKind
 from ledger.models import ImportRow, Patient, Transaction
 from ledger.programme import Readings
 from ledger.records import MigrationRecord, read_record
+from ledger.services.clinics import get_clinic
 from ledger.services.earning import Recorded, get_session
 from ledger.services.events import late_entry_window
-from ledger.services.registry import get_clinic, get_patient
+from ledger.services.registry import get_patient
 
 __all__ = [
     "IMPORTERS",

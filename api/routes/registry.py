@@ -12,7 +12,7 @@ from api.authorise import ManagedClinic
 from api.deps import ContextDep, PageDep, PrincipalDep, SessionDep
 from api.pagination import decode, next_cursor
 from api.schemas import Clinic, ClinicCreate, ClinicLeave, District, Page, problems
-from ledger.services import registry as reading
+from ledger.services import clinics
 from ledger.vocabulary import Role
 
 router = APIRouter(prefix="/v1", tags=["registry"])
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1", tags=["registry"])
 @router.get("/districts", response_model=Page[District], responses=problems())
 def list_districts(session: SessionDep, _: PrincipalDep, page: PageDep) -> Page[District]:
     """Seoul's 25 districts, with whether each takes part in the programme."""
-    rows = reading.list_districts(session, after=decode(page.cursor), limit=page.limit + 1)
+    rows = clinics.list_districts(session, after=decode(page.cursor), limit=page.limit + 1)
     return Page(
         items=[
             District(code=r.code, name=r.name, participating=r.participating)
@@ -46,7 +46,7 @@ def list_clinics(
     district: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
 ) -> Page[Clinic]:
     """Participating clinics, optionally of one district (a clinic's key sees itself only)."""
-    rows = reading.list_clinics(
+    rows = clinics.list_clinics(
         session,
         district=district,
         clinic_id=principal.clinic_id if principal.role == Role.CLINIC else None,

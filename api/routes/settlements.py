@@ -13,7 +13,7 @@ from api.authorise import HealthCentreContext, VisibleSettlement
 from api.deps import ContextDep, SessionDep
 from api.exports import FILES, download
 from api.schemas import PaymentCreate, Settlement, SettlementCreate, problems
-from ledger.services import registry
+from ledger.services import clinics
 from ledger.services.report_files import settlement_sheet
 
 router = APIRouter(prefix="/v1", tags=["settlement"])
@@ -44,7 +44,7 @@ def read_settlement(
     view = settlement.show_settlement(session, ctx, row)
     if format == "json":
         return present.settlement(view)
-    district = registry.get_district(session, row.district)
+    district = clinics.get_district(session, row.district)
     return download(settlement_sheet(view, district.name), format)
 
 

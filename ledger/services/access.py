@@ -20,7 +20,7 @@ from ledger import clock
 from ledger.errors import InvalidInput, NotFound
 from ledger.ids import new_id
 from ledger.models import ApiKey, AuditEvent
-from ledger.services.registry import get_clinic, get_district
+from ledger.services.clinics import get_clinic, get_district
 from ledger.vocabulary import Role, values
 
 __all__ = [

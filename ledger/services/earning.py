@@ -28,18 +28,11 @@ from ledger.programme import (
 from ledger.records import AttendanceRecord, VisitRecord
 from ledger.rules import RuleBook
 from ledger.services.booking import book
+from ledger.services.clinics import district_account, ensure_participating, get_clinic, get_district
 from ledger.services.events import check_event_date, rules_for
 from ledger.services.periods import period_for
 from ledger.services.reading import balance
-from ledger.services.registry import (
-    district_account,
-    ensure_active,
-    ensure_participating,
-    get_clinic,
-    get_district,
-    get_patient,
-    home_clinic_on,
-)
+from ledger.services.registry import ensure_active, get_patient, home_clinic_on
 from ledger.vocabulary import Condition, TransactionKind, values
 
 __all__ = ["Recorded", "create_education_session", "record_attendance", "record_visit"]

@@ -1,8 +1,8 @@
-"""The programme's registry: clinics and patients, and the events of a patient's membership.
+"""The programme's patients: registering them, and the events of a patient's membership.
 
 Registering a patient books the enrolment awards; leaving the programme books what the rules
-say happens to the balance (forfeited by default). Functions take the session first and
-flush; the caller commits.
+say happens to the balance (forfeited by default). Districts and clinics are
+``ledger.services.clinics``. Functions take the session first and flush; the caller commits.
 """
 
 from __future__ import annotations
@@ -21,19 +21,17 @@ from ledger.errors import (
     DuplicatePatient,
     InvalidInput,
     InvalidPhone,
-    NotParticipating,
     PatientNotActive,
-    UnknownClinic,
-    UnknownDistrict,
     UnknownPatient,
 )
 from ledger.ids import new_id
-from ledger.models import Clinic, District, HomeClinic, Patient
+from ledger.models import Clinic, HomeClinic, Patient
 from ledger.programme import Award, AwardAccounts, awards_from, enrolment_transfers
 from ledger.records import EnrolmentRecord, LeavingRecord, Tag
 from ledger.repository import LedgerRepository
 from ledger.rules import RuleBook
 from ledger.services.booking import book, open_account
+from ledger.services.clinics import district_account, ensure_participating, get_clinic
 from ledger.services.events import check_event_date, rules_for
 from ledger.services.periods import period_for
 from ledger.services.reading import balance
@@ -44,25 +42,18 @@ from ledger.vocabulary import (
     Condition,
     PatientStatus,
     TransactionKind,
-    values,
 )
 
 __all__ = [
     "PatientSummary",
     "Registered",
     "change_home_clinic",
-    "clinic_leaves",
-    "district_account",
     "ensure_active",
-    "ensure_participating",
     "find_patient",
-    "get_clinic",
-    "get_district",
     "get_patient",
     "home_clinic_on",
     "leave_programme",
     "normalise_phone",
-    "register_clinic",
     "register_patient",
     "summarise",
     "update_patient",
@@ -103,90 +94,11 @@ def normalise_phone(raw: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def get_district(session: Session, code: str) -> District:
-    district = session.get(District, code)
-    if district is None:
-        raise UnknownDistrict(f"no district {code!r}; districts are 5-digit codes like 11740")
-    return district
-
-
-def get_clinic(session: Session, clinic_id: str) -> Clinic:
-    clinic = session.get(Clinic, clinic_id)
-    if clinic is None:
-        raise UnknownClinic(f"no clinic {clinic_id!r}")
-    return clinic
-
-
 def get_patient(session: Session, patient_id: str, *, for_update: bool = False) -> Patient:
     patient = session.get(Patient, patient_id, with_for_update=for_update or None)
     if patient is None:
         raise UnknownPatient(f"no patient {patient_id!r}")
     return patient
-
-
-def district_account(session: Session, district: str, type: AccountType) -> int:
-    """The id of a district's system account of ``type``, opened on first use."""
-    return open_account(session, code=f"{type.value}:{district}", type=type, district=district)
-
-
-def register_clinic(
-    session: Session,
-    *,
-    name: str,
-    kind: str,
-    district: str,
-    participating_since: dt.date | None = None,
-) -> Clinic:
-    if kind not in values(ClinicKind):
-        raise InvalidInput("kind is chronic or ophthalmology", field="kind")
-    if not name.strip():
-        raise InvalidInput("a clinic needs a name", field="name")
-    found = get_district(session, district)
-    if not found.participating:
-        raise NotParticipating(
-            f"{found.name} ({district}) does not take part in the programme", field="district"
-        )
-    clinic_id = new_id("cln")
-    clinic = Clinic(
-        id=clinic_id,
-        name=name.strip(),
-        kind=kind,
-        district=district,
-        participating_since=participating_since or clock.today(),
-        earned_account_id=open_account(
-            session,
-            code=f"clinic_earned:{clinic_id}",
-            type=AccountType.CLINIC_EARNED,
-            district=district,
-        ),
-        reimbursable_account_id=open_account(
-            session,
-            code=f"clinic_reimbursable:{clinic_id}",
-            type=AccountType.CLINIC_REIMBURSABLE,
-            district=district,
-        ),
-    )
-    session.add(clinic)
-    session.flush()
-    return clinic
-
-
-def clinic_leaves(session: Session, *, clinic_id: str, on: dt.date) -> Clinic:
-    """End a clinic's participation after day ``on``; its records and balances stay."""
-    clinic = get_clinic(session, clinic_id)
-    if on < clinic.participating_since:
-        raise InvalidInput("a clinic cannot leave before it joined", field="on")
-    clinic.participating_until = on
-    session.flush()
-    return clinic
-
-
-def ensure_participating(clinic: Clinic, day: dt.date) -> None:
-    until = clinic.participating_until
-    if day < clinic.participating_since or (until is not None and day > until):
-        raise NotParticipating(
-            f"clinic {clinic.id} does not take part in the programme on {day}", field="clinic"
-        )
 
 
 def find_patient(session: Session, *, name: str, birth_date: dt.date, phone: str) -> Patient | None:
@@ -417,29 +329,3 @@ def ensure_active(patient: Patient) -> None:
         raise PatientNotActive(
             f"patient {patient.id} left the programme on {patient.left_on} ({patient.status})"
         )
-
-
-def list_districts(session: Session, *, after: str | None, limit: int) -> list[District]:
-    query = select(District).order_by(District.code).limit(limit)
-    if after is not None:
-        query = query.where(District.code > after)
-    return list(session.execute(query).scalars())
-
-
-def list_clinics(
-    session: Session,
-    *,
-    district: str | None,
-    clinic_id: str | None,
-    after: str | None,
-    limit: int,
-) -> list[Clinic]:
-    """Clinics in id order, optionally of one district or just one clinic."""
-    query = select(Clinic).order_by(Clinic.id).limit(limit)
-    if district is not None:
-        query = query.where(Clinic.district == district)
-    if clinic_id is not None:
-        query = query.where(Clinic.id == clinic_id)
-    if after is not None:
-        query = query.where(Clinic.id > after)
-    return list(session.execute(query).scalars())

@@ -32,7 +32,7 @@ from ledger.models import Account, Clinic, Entry, Settlement, SettlementLine, Tr
 from ledger.records import PaymentRecord, SettlementRecord, Tag
 from ledger.services import periods
 from ledger.services.booking import book
-from ledger.services.registry import district_account, get_district
+from ledger.services.clinics import district_account, get_district
 from ledger.services.statements import quarter_bounds
 from ledger.vocabulary import SettlementStatus, TransactionKind, TransferGroup
 

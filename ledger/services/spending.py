@@ -21,10 +21,11 @@ from ledger.models import Clinic, Patient, Redemption
 from ledger.records import RedemptionRecord, Tag
 from ledger.rules import RuleBook
 from ledger.services.booking import book
+from ledger.services.clinics import ensure_participating, get_clinic
 from ledger.services.events import check_event_date, rules_for
 from ledger.services.periods import period_for
 from ledger.services.reading import balance
-from ledger.services.registry import ensure_participating, get_clinic, get_patient
+from ledger.services.registry import get_patient
 from ledger.vocabulary import ClinicKind, Purpose, TransactionKind, TransferGroup, values
 
 __all__ = ["Spent", "check_may_spend", "may_spend_at", "redeem"]

@@ -20,8 +20,8 @@ from ledger.domain import AccountType
 from ledger.errors import InvalidInput
 from ledger.models import Clinic
 from ledger.services.access import create_key
+from ledger.services.clinics import district_account
 from ledger.services.events import rule_book
-from ledger.services.registry import district_account
 from ledger.simulation.books import Booking, Books
 from ledger.simulation.days import Calendar, month_index
 from ledger.simulation.evaluate import RECORDED_BY, Evaluator

@@ -4,7 +4,7 @@ Every operation of ``/openapi.json`` is fuzzed through the ASGI app with schemat
 checks (no server error; status codes, content types, headers and bodies as documented;
 schema-violating requests refused; ``Allow`` on 405; ...), once with a city key and once with
 a clinic key. A failure names the operation and the check: an undocumented 4xx is fixed in
-``api/schemas.py: problems()`` or the route's ``responses=``, never by switching the check
+``api/schemas/common.py: problems()`` or the route's ``responses=``, never by switching the check
 off here.
 
 The document is read at collection time from an app on a throwaway in-memory engine (the

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.db import session_scope
 from ledger.domain import AccountType
+from ledger.services.clinics import district_account
 from ledger.services.reading import balance
-from ledger.services.registry import district_account
 from tests.api.helpers import ClinicSetup, new_clinic, patient_body
 
 DISTRICT = "11545"  # 금천구

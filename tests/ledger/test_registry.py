@@ -16,14 +16,13 @@ from ledger.errors import (
     PatientNotActive,
 )
 from ledger.programme import Readings
+from ledger.services.clinics import clinic_leaves, register_clinic
 from ledger.services.earning import create_education_session, record_attendance, record_visit
 from ledger.services.reading import balance
 from ledger.services.registry import (
     change_home_clinic,
-    clinic_leaves,
     leave_programme,
     normalise_phone,
-    register_clinic,
     update_patient,
 )
 from tests.factories import make_clinic, make_patient

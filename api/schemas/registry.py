@@ -1,0 +1,95 @@
+"""The registry's bodies: districts, clinics and patients."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from api.schemas.common import Body, Condition, Day, DistrictCode
+from api.schemas.earning import Award
+
+
+class District(BaseModel):
+    code: str
+    name: str
+    participating: bool
+
+
+class ClinicCreate(Body):
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["chronic", "ophthalmology"]
+    district: DistrictCode
+    participating_since: Day | None = None
+
+
+class Clinic(BaseModel):
+    id: str
+    name: str
+    kind: str
+    district: str
+    participating_since: dt.date
+    participating_until: dt.date | None
+
+
+class ClinicLeave(Body):
+    on: Day
+
+
+class PatientCreate(Body):
+    name: str = Field(min_length=1, max_length=100)
+    birth_date: Day
+    phone: str = Field(min_length=1, max_length=40, examples=["010-1234-5678"])
+    conditions: list[Condition] = Field(min_length=1, max_length=2)
+    sms_consent: bool
+    enrolled_on: Day | None = None
+
+
+class PatientUpdate(Body):
+    sms_consent: bool | None = None
+    phone: str | None = Field(default=None, min_length=1, max_length=40)
+    conditions: list[Condition] | None = Field(default=None, min_length=1, max_length=2)
+
+
+class Patient(BaseModel):
+    id: str
+    clinic_id: str
+    district: str
+    name: str
+    birth_date: dt.date
+    phone: str
+    conditions: list[Condition]
+    sms_consent: bool
+    status: str
+    enrolled_on: dt.date
+    left_on: dt.date | None = None
+    balance: int
+    earned_this_year: int
+    cap_remaining: int
+
+
+class PatientCreated(Patient):
+    transaction_id: str
+    awards: list[Award]
+
+
+class PatientLookup(Body):
+    name: str = Field(min_length=1, max_length=100)
+    birth_date: Day
+    phone: str = Field(min_length=1, max_length=40)
+
+
+class PatientFound(BaseModel):
+    id: str
+    balance: int
+
+
+class PatientMove(Body):
+    clinic_id: str
+    on: Day | None = None
+
+
+class PatientLeave(Body):
+    status: Literal["moved", "withdrawn", "deceased"]
+    on: Day | None = None

@@ -1,0 +1,72 @@
+"""Who may call the service and what they did: API keys, idempotent requests, the audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ledger.clock import now
+from ledger.models.base import Base, Id, TZDateTime
+from ledger.vocabulary import Role, values
+
+ROLES = values(Role)
+
+
+class ApiKey(Base):
+    """An API key: shown once, stored as a SHA-256 hash of its secret part."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        CheckConstraint(f"role IN {ROLES!r}", name="role"),
+        CheckConstraint(
+            "(role = 'city' AND district IS NULL AND clinic_id IS NULL)"
+            " OR (role = 'health_center' AND district IS NOT NULL AND clinic_id IS NULL)"
+            " OR (role = 'clinic' AND clinic_id IS NOT NULL)",
+            name="scope",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    district: Mapped[str | None] = mapped_column(ForeignKey("districts.code"))
+    clinic_id: Mapped[str | None] = mapped_column(ForeignKey("clinics.id"))
+    label: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(TZDateTime(), default=now)
+    created_by: Mapped[str] = mapped_column(String(120))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(TZDateTime())
+
+
+class IdempotentRequest(Base):
+    """A POST's Idempotency-Key: claimed before the work, holding the answer after it."""
+
+    __tablename__ = "idempotent_requests"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[str | None] = mapped_column(String)
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[dt.datetime] = mapped_column(TZDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(TZDateTime(), default=now)
+
+
+class AuditEvent(Base):
+    """Who (key and its label) read or changed what, when, and from where."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_patient_at", "patient_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(TZDateTime(), default=now, index=True)
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    label: Mapped[str | None] = mapped_column(String(120))
+    role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(60))
+    resource: Mapped[str] = mapped_column(String(200))
+    patient_id: Mapped[str | None] = mapped_column(String(32))
+    client: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(64))
