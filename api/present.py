@@ -15,7 +15,7 @@ from ledger.services.reports import Row
 from ledger.services.settlement import SettlementView
 from ledger.services.spending import Spent
 from ledger.services.statements import ClinicStatement, Line, PatientStatement
-from ledger.vocabulary import MessageStatus, SettlementStatus
+from ledger.vocabulary import Beneficiary, MessageKind, MessageStatus, SettlementStatus
 
 if TYPE_CHECKING:
     from ledger import models
@@ -66,7 +66,7 @@ def patient(view: PatientView) -> schemas.Patient:
         name=row.name,
         birth_date=row.birth_date,
         phone=row.phone,
-        conditions=row.conditions,  # type: ignore[arg-type]
+        conditions=row.conditions,
         sms_consent=row.sms_consent,
         status=row.status,
         enrolled_on=row.enrolled_on,
@@ -88,7 +88,7 @@ def registered(view: Registered) -> schemas.PatientCreated:
 def awards(items: Iterable[Award]) -> list[schemas.Award]:
     return [
         schemas.Award(
-            beneficiary=a.beneficiary,  # type: ignore[arg-type]
+            beneficiary=Beneficiary(a.beneficiary),
             rule=a.rule,
             amount=a.amount,
             clipped=a.clipped,
@@ -191,7 +191,7 @@ def settlement(view: SettlementView) -> schemas.Settlement:
         district=row.district,
         year=row.year,
         quarter=row.quarter,
-        status=row.status,  # type: ignore[arg-type]
+        status=SettlementStatus(row.status),
         lines=[
             schemas.SettlementLine(
                 clinic_id=line.clinic_id,
@@ -244,7 +244,7 @@ def message(row: models.Message) -> schemas.MessageOut:
     status = MessageStatus.QUEUED if row.status == MessageStatus.SENDING else row.status
     return schemas.MessageOut(
         id=row.id,
-        kind=row.kind,  # type: ignore[arg-type]
+        kind=MessageKind(row.kind),
         scheduled_for=row.not_before,
         status=status,  # type: ignore[arg-type]
         body=row.body,

@@ -5,10 +5,9 @@ and ``problems()``); ``registry``, ``earning``, ``statements``, ``settlement``, 
 ``messages`` and ``access`` the bodies of their routes.
 """
 
-from api.schemas.access import AuditEntry, Key, KeyCreate, KeyIssued, Role
+from api.schemas.access import AuditEntry, Key, KeyCreate, KeyIssued
 from api.schemas.common import (
     Body,
-    Condition,
     Day,
     DayOrMoment,
     DistrictCode,
@@ -90,7 +89,6 @@ __all__ = [
     "ClinicReport",
     "ClinicReportRow",
     "ClinicStatement",
-    "Condition",
     "Day",
     "DayOrMoment",
     "District",
@@ -127,7 +125,6 @@ __all__ = [
     "ReportFigures",
     "Reversal",
     "ReversalCreate",
-    "Role",
     "Settlement",
     "SettlementCreate",
     "SettlementLine",

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from api.schemas.common import Body, DistrictCode
-
-Role = Literal["city", "health_center", "clinic"]
+from ledger.vocabulary import Role
 
 
 class KeyCreate(Body):

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 T = TypeVar("T")
-
-Condition = Literal["hypertension", "diabetes"]
 
 DistrictCode = Annotated[str, Field(pattern=r"^\d{5}$", examples=["11740"])]
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from api.schemas.common import Body, Condition, Day, DayOrMoment
+from api.schemas.common import Body, Day, DayOrMoment
+from ledger.vocabulary import Beneficiary, Condition
 
 
 class Award(BaseModel):
-    beneficiary: Literal["patient", "clinic"]
+    beneficiary: Beneficiary
     rule: str
     amount: int
     clipped: int

@@ -8,11 +8,12 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from api.schemas.common import Body
+from ledger.vocabulary import MessageKind
 
 
 class MessageOut(BaseModel):
     id: str
-    kind: Literal["reminder", "recall"]
+    kind: MessageKind
     scheduled_for: dt.datetime
     status: Literal["queued", "sent", "delivered", "failed", "cancelled", "suppressed"]
     body: str | None

@@ -7,8 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import Body, Condition, Day, DistrictCode
+from api.schemas.common import Body, Day, DistrictCode
 from api.schemas.earning import Award
+from ledger.vocabulary import ClinicKind, Condition
 
 
 class District(BaseModel):
@@ -19,7 +20,7 @@ class District(BaseModel):
 
 class ClinicCreate(Body):
     name: str = Field(min_length=1, max_length=200)
-    kind: Literal["chronic", "ophthalmology"]
+    kind: ClinicKind
     district: DistrictCode
     participating_since: Day | None = None
 

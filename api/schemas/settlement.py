@@ -8,11 +8,12 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from api.schemas.common import Body, Day, DistrictCode
+from ledger.vocabulary import Purpose, SettlementStatus
 
 
 class RedemptionCreate(Body):
     amount: int = Field(gt=0, le=10_000_000)
-    purpose: Literal["treatment", "test", "vaccination", "eye_exam"]
+    purpose: Purpose
     spent_on: Day
 
 
@@ -50,7 +51,7 @@ class Settlement(BaseModel):
     district: str
     year: int
     quarter: int
-    status: Literal["draft", "closed"]
+    status: SettlementStatus
     lines: list[SettlementLine]
     total: int
     computed_at: dt.datetime

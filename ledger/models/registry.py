@@ -95,9 +95,9 @@ class Patient(Base):
     created_at: Mapped[dt.datetime] = mapped_column(TZDateTime(), default=now)
 
     @property
-    def conditions(self) -> list[str]:
+    def conditions(self) -> list[Condition]:
         flags = (self.has_hypertension, self.has_diabetes)
-        return [c for c, has in zip(CONDITIONS, flags, strict=True) if has]
+        return [c for c, has in zip(Condition, flags, strict=True) if has]
 
 
 class HomeClinic(Base):

@@ -3,9 +3,9 @@
 ``record_status`` runs inside the caller's transaction (the webhook's request): it takes a
 ``Session``, flushes, never commits. Statuses only move forward, by ``FINAL_ORDER``: a late
 report never takes a text back (a ``sent`` after ``delivered`` is ignored), and a text
-``delivered``, ``failed``, ``cancelled`` or ``suppressed`` has had its last word. A report may arrive
-before the dispatcher has written the batch down; the dispatcher then keeps the status the
-report set.
+``delivered``, ``failed``, ``cancelled`` or ``suppressed`` has had its last word. A report
+may arrive before the dispatcher has written the batch down; the dispatcher then keeps the
+status the report set.
 """
 
 from __future__ import annotations
