@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from actions import access
 from actions.context import Context, system_context
-from actions.demo import DemoResult, fill_demo
+from actions.demo import DEMO_DAYS, DemoResult, fill_demo
 from api.cli_import import import_group
 from ledger.db import make_engine, make_session_factory, session_scope
 from ledger.errors import LedgerError, RuleSetError
@@ -193,7 +193,7 @@ def demo(patients: int, scale: str, fraction: float, keep_existing: bool, keys_f
             with session_scope(sessions) as session:
                 lines = [summary(result), *report_lines(session, through)]
         else:
-            with click.progressbar(length=patients, label="demo patients", file=sys.stderr) as bar:
+            with click.progressbar(length=DEMO_DAYS, label="demo year", file=sys.stderr) as bar:
                 result = fill_demo(
                     sessions, calendar=calendar(), patients=patients, progress=bar.update
                 )
@@ -201,8 +201,8 @@ def demo(patients: int, scale: str, fraction: float, keep_existing: bool, keys_f
                 f"demo district 강동구 (11740): {result.clinics} clinics, "
                 f"{result.patients} patients, {result.visits} visits, "
                 f"{result.attendances} education attendances",
-                f"texts queued: {result.reminders} reminders of booked visits, "
-                f"{result.recalls} recalls",
+                f"texts: {result.texts_sent} sent over the year (reminders and recalls); "
+                f"{result.reminders_queued} reminders queued for follow-ups ahead",
             ]
     path = Path(keys_file)
     path.parent.mkdir(parents=True, exist_ok=True)

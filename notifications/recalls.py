@@ -172,8 +172,8 @@ def district_message_report(
             Message.sent_at.is_not(None),
         )
     ).all()
-    came_back = 0
     recalled: set[str] = set()
+    came_back: set[str] = set()
     for patient_id, sent_at in recalls:
         if sent_at is None or not start <= sent_at.date() <= end:
             continue
@@ -185,7 +185,8 @@ def district_message_report(
                 Visit.visited_on <= sent_at.date() + CAME_BACK_WITHIN,
             )
         ).scalar_one()
-        came_back += returned > 0
+        if returned:
+            came_back.add(patient_id)
     return MessageReport(
         district=district,
         sent=counts.get(MessageStatus.SENT, 0)
@@ -199,7 +200,7 @@ def district_message_report(
         overdue=sum(1 for o in overdue if not o.lost),
         lost_to_follow_up=sum(1 for o in overdue if o.lost),
         recalled=len(recalled),
-        came_back=came_back,
+        came_back=len(came_back),
     )
 
 
