@@ -31,6 +31,7 @@ __all__ = [
     "ClinicContext",
     "DistrictCode",
     "EducatorContext",
+    "ErasablePatient",
     "HealthCentreContext",
     "HomePatient",
     "ManagedClinic",
@@ -83,9 +84,15 @@ def _managed_patient(patient_id: str, session: SessionDep, ctx: ContextDep) -> P
     return patient
 
 
+def _erasable_patient(patient_id: str, session: SessionDep, ctx: CityContext) -> Patient:
+    """Any patient, for the city (the role is checked first: no id is looked up for others)."""
+    return _visible_patient(patient_id, session, ctx)
+
+
 VisiblePatient = Annotated["Patient", Depends(_visible_patient)]
 HomePatient = Annotated["Patient", Depends(_home_patient)]
 ManagedPatient = Annotated["Patient", Depends(_managed_patient)]
+ErasablePatient = Annotated["Patient", Depends(_erasable_patient)]
 
 
 def _visible_clinic(clinic_id: str, session: SessionDep, ctx: ContextDep) -> Clinic:

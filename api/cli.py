@@ -11,15 +11,17 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
-from actions import access
+from actions import access, erasure
 from actions.context import Context, system_context
 from actions.demo import DEMO_DAYS, DemoResult, fill_demo
+from api.cli_backup import backup_command, restore_command
 from api.cli_import import import_group
 from ledger.db import make_engine, make_session_factory, session_scope
 from ledger.errors import LedgerError, RuleSetError
 from ledger.migrate import upgrade
 from ledger.rules import RuleBook, rule_book_for
 from ledger.services.access import get_key, list_keys
+from ledger.services.registry import get_patient
 from ledger.services.verify import verify
 from ledger.settings import Settings, get_settings
 from ledger.simulation import (
@@ -315,7 +317,37 @@ def ledger_verify() -> None:
     click.echo("ledger verified: every balance and counter matches its entries")
 
 
+@main.group()
+def patients() -> None:
+    """Patients' personal data."""
+
+
+@patients.command("erase")
+@click.argument("patient_id")
+@click.option("--reason", required=True, help="why (kept; not the patient's name or phone)")
+def patients_erase(patient_id: str, reason: str) -> None:
+    """Erase a patient's name, birth date and phone everywhere (PIPA), keeping the ledger.
+
+    The patient leaves the programme first (withdrawn; the balance goes as the rules say),
+    their texts are cancelled; the same person registering again earns no enrolment award.
+    """
+    with database() as engine, session_scope(make_session_factory(engine)) as session:
+        try:
+            done = erasure.erase_patient(
+                session, command_line(), get_patient(session, patient_id), reason=reason
+            )
+        except LedgerError as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(
+        f"erased patient {patient_id} ({done.erasure.id}): {done.patient.status} since "
+        f"{done.patient.left_on}; {done.answers_scrubbed} stored answer(s) scrubbed, "
+        f"{done.texts_blanked} text(s) blanked"
+    )
+
+
 main.add_command(import_group)
+main.add_command(backup_command)
+main.add_command(restore_command)
 
 
 if __name__ == "__main__":

@@ -96,6 +96,7 @@ MAPPING: dict[type[Exception], tuple[int, str, str]] = {
     e.AlreadyAttended: (409, "already_attended", "Attendance already recorded"),
     e.AlreadyReversed: (409, "already_reversed", "Transaction already reversed"),
     e.PatientNotActive: (409, "patient_not_active", "Patient has left the programme"),
+    e.PatientErased: (409, "patient_erased", "Patient's personal data was erased"),
     e.NotReversible: (409, "not_reversible", "A reversal cannot be reversed"),
     e.QuarterNotEnded: (409, "quarter_not_ended", "The quarter has not ended"),
     e.EarlierQuarterOpen: (409, "earlier_quarter_open", "An earlier quarter is open"),

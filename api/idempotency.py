@@ -8,8 +8,10 @@
    would do again). A refusal (4xx) books nothing and its answer is stored for replays.
 3. A failure (5xx, or a failed commit) releases the claim, so the client can simply retry.
 
-A repeat with the same key and body gets the stored status and body; the same key with
-another body gets 422 ``idempotency_key_reused``. A lease that runs out (a worker died
+A repeat with the same key and body gets the stored status and body, as its caller may read
+it now (``actions.replays``; stored answers also lose their personal fields after a
+retention period, ``ledger.services.retention``); the same key with another body gets 422
+``idempotency_key_reused``. A lease that runs out (a worker died
 mid-request) lets the next repeat take the request over.
 """
 
@@ -27,6 +29,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from actions import replays
 from api.errors import (
     IdempotencyKeyReused,
     InvalidRequest,
@@ -36,7 +39,7 @@ from api.errors import (
 )
 from ledger.db import make_reader_factory, run_in_transaction
 from ledger.services import idempotency as claims
-from ledger.services.access import authenticate
+from ledger.services.access import Principal, authenticate
 from ledger.services.idempotency import Decision
 
 log = logging.getLogger("api.idempotency")
@@ -62,10 +65,11 @@ class IdempotencyMiddleware:
             return
         body = await _read_body(receive)
         replay_receive = _replayer(body, receive)
-        key_id = await run_in_threadpool(self._key_id, headers.get("authorization", ""))
-        if key_id is None:  # the app itself answers 401
+        principal = await run_in_threadpool(self._principal, headers.get("authorization", ""))
+        if principal is None or principal.key_id is None:  # the app itself answers 401
             await self.app(scope, replay_receive, send)
             return
+        key_id = principal.key_id
         if not key.strip() or len(key) > MAX_KEY_LENGTH:
             refused = InvalidRequest(
                 f"Idempotency-Key is 1 to {MAX_KEY_LENGTH} characters", field="Idempotency-Key"
@@ -84,9 +88,8 @@ class IdempotencyMiddleware:
             await _refusal(decision.action)(scope, replay_receive, send)
             return
         if decision.action == "replay":
-            await _send(
-                send, decision.status or 200, decision.content_type, decision.body, replayed=True
-            )
+            body = await run_in_threadpool(self._readable_now, principal, decision)
+            await _send(send, decision.status or 200, decision.content_type, body, replayed=True)
             return
         await self._run(scope, replay_receive, send, key_id, key)
 
@@ -138,13 +141,20 @@ class IdempotencyMiddleware:
         with self.readers() as session:
             return claims.peek(session, key_id, key, fingerprint)
 
-    def _key_id(self, authorization: str) -> str | None:
+    def _principal(self, authorization: str) -> Principal | None:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             return None
         with self.readers() as session:
-            principal = authenticate(session, token.strip())
-        return principal.key_id if principal else None
+            return authenticate(session, token.strip())
+
+    def _readable_now(self, principal: Principal, decision: Decision) -> bytes:
+        """The stored answer as the caller may read it now: a patient in it may have moved
+        away from the caller, or been erased, since it was first given."""
+        with self.readers() as session:
+            return replays.as_readable_now(
+                session, principal, decision.status or 200, decision.body
+            )
 
     def _finish(
         self,

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from actions.erasure import Erased
 from actions.patients import PatientView, Registered
 from actions.spending import Undone
 from api import schemas
@@ -30,6 +31,7 @@ __all__ = [
     "clinic_statement",
     "district_row",
     "education_session",
+    "erasure",
     "key",
     "lines",
     "message",
@@ -74,6 +76,23 @@ def patient(view: PatientView) -> schemas.Patient:
         balance=summary.balance,
         earned_this_year=summary.earned_this_year,
         cap_remaining=summary.cap_remaining,
+        erased=row.erased,
+    )
+
+
+def erasure(done: Erased) -> schemas.Erasure:
+    record, row = done.erasure, done.patient
+    return schemas.Erasure(
+        id=record.id,
+        patient_id=row.id,
+        erased_at=record.erased_at,
+        erased_by=record.erased_by,
+        reason=record.reason,
+        status=row.status,
+        left_on=row.left_on,
+        leaving_transaction_id=(
+            None if row.leaving_transaction_id is None else str(row.leaving_transaction_id)
+        ),
     )
 
 

@@ -18,7 +18,14 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from jobs.lease import Lease
-from jobs.tasks import JobContext, dispatch_texts, nudge_unsettled, recall_overdue, verify_ledger
+from jobs.tasks import (
+    JobContext,
+    dispatch_texts,
+    nudge_unsettled,
+    recall_overdue,
+    scrub_stored_answers,
+    verify_ledger,
+)
 from ledger.clock import SEOUL
 
 __all__ = ["catch_up", "register", "start_background"]
@@ -27,6 +34,7 @@ log = logging.getLogger("jobs.scheduler")
 
 RECALL_AT = dt.time(6, 0)
 VERIFY_AT = dt.time(3, 0)
+SCRUB_AT = dt.time(4, 0)
 
 
 def _led(lease: Lease, job: Callable[[JobContext], Any], ctx: JobContext) -> Callable[[], None]:
@@ -47,6 +55,10 @@ def register(scheduler: BaseScheduler, ctx: JobContext, lease: Lease) -> None:
         (dispatch_texts, IntervalTrigger(minutes=1, timezone=SEOUL)),
         (recall_overdue, CronTrigger(hour=RECALL_AT.hour, minute=RECALL_AT.minute, timezone=SEOUL)),
         (verify_ledger, CronTrigger(hour=VERIFY_AT.hour, minute=VERIFY_AT.minute, timezone=SEOUL)),
+        (
+            scrub_stored_answers,
+            CronTrigger(hour=SCRUB_AT.hour, minute=SCRUB_AT.minute, timezone=SEOUL),
+        ),
         (nudge_unsettled, CronTrigger(month="1,4,7,10", day=2, hour=9, timezone=SEOUL)),
     ]
     for job, trigger in jobs:
@@ -70,6 +82,8 @@ def catch_up(ctx: JobContext, lease: Lease) -> None:
         recall_overdue(ctx, local.date())
     if local.time() >= VERIFY_AT:
         verify_ledger(ctx, local.date())
+    if local.time() >= SCRUB_AT:
+        scrub_stored_answers(ctx, local.date())
 
 
 def start_background(ctx: JobContext, lease: Lease) -> BackgroundScheduler:

@@ -18,7 +18,7 @@ from actions import messaging
 from actions.context import system_context
 from ledger import clock
 from ledger.db import run_in_transaction, session_scope
-from ledger.services import settlement
+from ledger.services import retention, settlement
 from ledger.services.job_runs import claim_run, finish_run
 from ledger.services.verify import verify
 from ledger.settings import Settings
@@ -26,9 +26,19 @@ from notifications.calendar import SendingCalendar
 from notifications.channels import Channel
 from notifications.outbox import Dispatched, Pacer, dispatch, reconcile
 
-__all__ = ["JobContext", "dispatch_texts", "nudge_unsettled", "recall_overdue", "verify_ledger"]
+__all__ = [
+    "JobContext",
+    "dispatch_texts",
+    "nudge_unsettled",
+    "recall_overdue",
+    "scrub_stored_answers",
+    "verify_ledger",
+]
 
 log = logging.getLogger("jobs")
+
+# Stored answers scrubbed per transaction: short ones, so requests never wait long for them.
+SCRUB_BATCH = 500
 
 
 @dataclass
@@ -110,3 +120,25 @@ def nudge_unsettled(
     finish_run(ctx.sessions, "settlement_nudge", run_date, summary)
     log.warning("jobs.settlement.unsettled", extra={"count": len(found), "job": summary})
     return found
+
+
+def scrub_stored_answers(ctx: JobContext, run_date: dt.date | None = None) -> int | None:
+    """Daily: the stored answers of idempotent requests older than the retention period
+    (``MILEAGE_IDEMPOTENCY_RETENTION_DAYS``) lose their personal fields."""
+    now = ctx.now()
+    run_date = run_date or now.astimezone(clock.SEOUL).date()
+    if not claim_run(ctx.sessions, "scrub_answers", run_date):
+        return None
+    before = now - dt.timedelta(days=ctx.settings.idempotency_retention_days)
+    total = 0
+    while True:
+        done = run_in_transaction(
+            ctx.sessions,
+            lambda s: retention.scrub_expired(s, before=before, now=now, limit=SCRUB_BATCH),
+        )
+        total += done
+        if done < SCRUB_BATCH:
+            break
+    finish_run(ctx.sessions, "scrub_answers", run_date, f"scrubbed {total}")
+    log.info("jobs.answers.scrubbed", extra={"count": total, "job": str(run_date)})
+    return total

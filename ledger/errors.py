@@ -9,6 +9,7 @@
     ├── AlreadyReversed         a second reversal of one transaction
     ├── NotReversible           a reversal of a reversal
     ├── RuleSetError            a rule set file that cannot be read or does not fit the schema
+    ├── BackupFailed            a backup or restore that cannot be made
     ├── NoRuleSet               no rule set for an event's year and district
     ├── Forbidden               an action the caller's role may not take
     ├── NotFound                a district, clinic, patient or session that does not exist
@@ -25,6 +26,7 @@
         ├── DuplicatePatient    the same person registered twice
         ├── AlreadyAttended     the same patient twice at one session
         ├── PatientNotActive    an event for a patient who left the programme
+        ├── PatientErased       a change to (or a second erasure of) an erased patient
         ├── ImportConflict      an imported legacy id seen before with other content
         ├── QuarterNotEnded     closing a quarter before its end
         ├── EarlierQuarterOpen  closing a quarter while an earlier one is open
@@ -40,6 +42,7 @@ __all__ = [
     "AlreadyAttended",
     "AlreadyPaid",
     "AlreadyReversed",
+    "BackupFailed",
     "BeforeEnrolment",
     "BelowThreshold",
     "Conflict",
@@ -58,6 +61,7 @@ __all__ = [
     "NotParticipating",
     "NotReversible",
     "OutOfDistrict",
+    "PatientErased",
     "PatientNotActive",
     "PurposeNotAllowed",
     "QuarterClosed",
@@ -131,6 +135,11 @@ class NotReversible(LedgerError):
 
 class RuleSetError(LedgerError):
     """Raised when a rule set file cannot be read or does not fit the schema."""
+
+
+class BackupFailed(LedgerError):
+    """Raised when a backup or a restore cannot be made (a tool missing or failing, a file
+    in the way, a database that is not empty)."""
 
 
 class NoRuleSet(LedgerError):
@@ -207,6 +216,11 @@ class AlreadyAttended(Conflict):
 
 class PatientNotActive(Conflict):
     """Raised when an event is recorded for a patient who has left the programme."""
+
+
+class PatientErased(Conflict):
+    """Raised when a change, or a second erasure, names a patient whose personal data was
+    erased."""
 
 
 class ImportConflict(Conflict):

@@ -93,8 +93,13 @@ def at_target(targets: Targets, conditions: Collection[str], readings: Readings)
     )
 
 
-def enrolment_transfers(rules: RuleSet, *, day: dt.date, accounts: AwardAccounts) -> list[Transfer]:
-    once = Limit("enrolment", "once_only", max_count=1)
+def enrolment_transfers(
+    rules: RuleSet, *, day: dt.date, accounts: AwardAccounts, enrolled_before: bool = False
+) -> list[Transfer]:
+    """The enrolment awards, once per person: ``enrolled_before`` (a person whose earlier
+    patient record was erased) withholds both as ``once_only``, as a second enrolment of one
+    account would be."""
+    once = Limit("enrolment", "once_only", max_count=0 if enrolled_before else 1)
     patient = Transfer(
         accounts.expense,
         accounts.patient,

@@ -15,11 +15,22 @@ DEFAULT_SQLITE_PATH = Path("var") / "mileage.sqlite3"
 class Settings(BaseSettings):
     """The service's settings; every field can be set as ``MILEAGE_<NAME>``."""
 
-    model_config = SettingsConfigDict(env_prefix="MILEAGE_", extra="ignore")
+    # Secrets live here (the identity key, Twilio's token): a refused value is not quoted.
+    model_config = SettingsConfigDict(
+        env_prefix="MILEAGE_", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
     late_entry_days: int | None = None
     rules_dir: str | None = None
+
+    # Personal data
+    # The key of the keyed hash (HMAC-SHA256) that recognises an erased patient registering
+    # again. Unset, one is generated on the first erasure and kept in the database
+    # (``service_secrets``); set it (and keep it) to hold the key outside the database.
+    identity_key: SecretStr | None = Field(default=None, min_length=16)
+    # Stored answers of idempotent requests keep names, phones and birth dates this long.
+    idempotency_retention_days: int = Field(default=30, ge=1)
 
     # Texts
     sms_transport: Literal["console", "twilio"] = "console"

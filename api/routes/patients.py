@@ -1,14 +1,16 @@
-"""Patients: registration, reading, look-up, changes, moves and leaving."""
+"""Patients: registration, reading, look-up, changes, moves, leaving and erasure."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from actions import patients
+from actions import erasure, patients
 from api import present
-from api.authorise import ClinicContext, ManagedPatient, VisiblePatient
+from api.authorise import ClinicContext, ErasablePatient, ManagedPatient, VisiblePatient
 from api.deps import ContextDep, SessionDep
 from api.schemas import (
+    Erasure,
+    ErasureCreate,
     Patient,
     PatientCreate,
     PatientCreated,
@@ -78,3 +80,24 @@ def patient_leaves(
     """A patient leaves the programme (moved, withdrawn, deceased); the balance is forfeited."""
     view = patients.leave_programme(session, ctx, patient, status=body.status, on=body.on)
     return present.patient(view)
+
+
+@router.post(
+    "/patients/{patient_id}/erasure",
+    status_code=201,
+    response_model=Erasure,
+    responses=problems(403, 404, 409),
+)
+def erase_patient(
+    patient: ErasablePatient, body: ErasureCreate, session: SessionDep, ctx: ContextDep
+) -> Erasure:
+    """Erase a patient's name, birth date and phone everywhere (PIPA; the city only).
+
+    The patient leaves the programme first (as `withdrawn`; the balance goes as the rules say
+    for leaving), their texts are cancelled and lose their words, stored answers lose the
+    personal fields; the ledger, statements and reports do not change. The erasure is
+    recorded with who, when and why (`reason`, which must not name the patient), and a keyed
+    hash of the identity: the same person registering again earns no second enrolment award
+    (`once_only`). Erasing again is 409 `patient_erased`.
+    """
+    return present.erasure(erasure.erase_patient(session, ctx, patient, reason=body.reason))

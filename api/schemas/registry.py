@@ -57,9 +57,9 @@ class Patient(BaseModel):
     id: str
     clinic_id: str
     district: str
-    name: str
-    birth_date: dt.date
-    phone: str
+    name: str | None = Field(description="null once the patient's personal data is erased")
+    birth_date: dt.date | None = Field(description="null once erased")
+    phone: str | None = Field(description="E.164; null once erased")
     conditions: list[Condition]
     sms_consent: bool
     status: str
@@ -68,6 +68,9 @@ class Patient(BaseModel):
     balance: int
     earned_this_year: int
     cap_remaining: int
+    erased: bool = Field(
+        default=False, description="the name, birth date and phone were erased (PIPA)"
+    )
 
 
 class PatientCreated(Patient):
@@ -94,3 +97,28 @@ class PatientMove(Body):
 class PatientLeave(Body):
     status: Literal["moved", "withdrawn", "deceased"]
     on: Day | None = None
+
+
+class ErasureCreate(Body):
+    reason: str = Field(
+        min_length=1,
+        max_length=500,
+        description="why (kept with the erasure record): not the patient's name, phone or "
+        "birth date",
+        examples=["본인 요청 (개인정보 삭제 요구)"],
+    )
+
+
+class Erasure(BaseModel):
+    """A patient's erasure: who erased whom, when and why; the patient as left."""
+
+    id: str
+    patient_id: str
+    erased_at: dt.datetime
+    erased_by: str
+    reason: str
+    status: str = Field(description="the patient's status: they left the programme first")
+    left_on: dt.date | None
+    leaving_transaction_id: str | None = Field(
+        description="what leaving booked (the balance, as the rules say), if anything"
+    )

@@ -3,7 +3,8 @@
 ``base`` holds the declarative base and shared column types; ``ledger`` the append-only
 ledger and its running totals; ``registry`` districts, clinics, patients and their events;
 ``access`` keys, idempotent requests and the audit trail; ``imports`` the history import;
-``settlement`` spending and settlement; ``messages`` the outbox and the scheduler's rows.
+``settlement`` spending and settlement; ``messages`` the outbox and the scheduler's rows;
+``privacy`` patients' erasures and the service's own secrets.
 Importing this package registers every table on ``Base.metadata`` (Alembic and the test
 that the models match the migrations rely on it).
 """
@@ -29,6 +30,7 @@ from ledger.models.messages import (
     NoSendDay,
     SchedulerLease,
 )
+from ledger.models.privacy import Erasure, ServiceSecret
 from ledger.models.registry import (
     CLINIC_KINDS,
     CONDITIONS,
@@ -65,6 +67,7 @@ __all__ = [
     "DistrictMessaging",
     "EducationSession",
     "Entry",
+    "Erasure",
     "HomeClinic",
     "Id",
     "IdempotentRequest",
@@ -78,6 +81,7 @@ __all__ = [
     "Patient",
     "Redemption",
     "SchedulerLease",
+    "ServiceSecret",
     "Settlement",
     "SettlementLine",
     "TZDateTime",

@@ -43,6 +43,8 @@ class IdempotentRequest(Base):
     """A POST's Idempotency-Key: claimed before the work, holding the answer after it."""
 
     __tablename__ = "idempotent_requests"
+    # The retention job finds the answers it has not scrubbed yet, oldest first.
+    __table_args__ = (Index("ix_idempotent_requests_scrub", "scrubbed_at", "created_at"),)
 
     key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
@@ -52,6 +54,8 @@ class IdempotentRequest(Base):
     content_type: Mapped[str | None] = mapped_column(String(100))
     claimed_until: Mapped[dt.datetime] = mapped_column(TZDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(TZDateTime(), default=now)
+    # When the answer lost its personal fields (``ledger.services.retention``).
+    scrubbed_at: Mapped[dt.datetime | None] = mapped_column(TZDateTime())
 
 
 class AuditEvent(Base):

@@ -65,19 +65,32 @@ class Clinic(Base):
 
 
 class Patient(Base):
-    """A patient: one person is one patient (name, birth date and phone are unique together)."""
+    """A patient: one person is one patient (name, birth date and phone are unique together).
+
+    Erasure (``ledger.services.erasure``) clears the name, birth date and phone, all three
+    together and only once the patient has left; the row, its ids, its account and its events
+    stay, so the ledger and the reports do not change. NULLs are distinct in a unique
+    constraint on both engines, so erased patients never collide with anyone.
+    """
 
     __tablename__ = "patients"
     __table_args__ = (
         UniqueConstraint("name", "birth_date", "phone", name="uq_patients_person"),
         CheckConstraint("has_hypertension OR has_diabetes", name="a_condition"),
         CheckConstraint(f"status IN {PATIENT_STATUSES!r}", name="status"),
+        CheckConstraint(
+            "(name IS NULL AND birth_date IS NULL AND phone IS NULL)"
+            " OR (name IS NOT NULL AND birth_date IS NOT NULL AND phone IS NOT NULL)",
+            name="personal_data_whole",
+        ),
+        CheckConstraint("name IS NOT NULL OR status <> 'active'", name="erased_has_left"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
-    birth_date: Mapped[dt.date] = mapped_column(Date)
-    phone: Mapped[str] = mapped_column(String(20), index=True)
+    # None once erased.
+    name: Mapped[str | None] = mapped_column(String(100))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
     has_hypertension: Mapped[bool] = mapped_column(Boolean)
     has_diabetes: Mapped[bool] = mapped_column(Boolean)
     sms_consent: Mapped[bool] = mapped_column(Boolean)
@@ -93,6 +106,10 @@ class Patient(Base):
     enrolment_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
     leaving_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
     created_at: Mapped[dt.datetime] = mapped_column(TZDateTime(), default=now)
+
+    @property
+    def erased(self) -> bool:
+        return self.name is None
 
     @property
     def conditions(self) -> list[Condition]:

@@ -21,6 +21,7 @@ from ledger.errors import (
     DuplicatePatient,
     InvalidInput,
     InvalidPhone,
+    PatientErased,
     PatientNotActive,
     UnknownPatient,
 )
@@ -33,6 +34,7 @@ from ledger.rules import RuleBook
 from ledger.services.booking import book, open_account
 from ledger.services.clinics import district_account, ensure_participating, get_clinic
 from ledger.services.events import check_event_date, rules_for
+from ledger.services.identity import erased_before
 from ledger.services.periods import period_for
 from ledger.services.reading import balance
 from ledger.vocabulary import (
@@ -125,7 +127,12 @@ def register_patient(
     today: dt.date | None = None,
     rules: RuleBook | None = None,
 ) -> Registered:
-    """Register a patient at their home clinic and book the enrolment awards."""
+    """Register a patient at their home clinic and book the enrolment awards.
+
+    A person whose earlier patient record was erased is registered like anyone, recognised
+    by the keyed hash the erasure kept: the enrolment awards (the patient's and the clinic's)
+    are once per person, so theirs are withheld as ``once_only``.
+    """
     today = today or clock.today()
     enrolled_on = enrolled_on or today
     name = name.strip()
@@ -186,6 +193,7 @@ def register_patient(
                 patient=patient.account_id,
                 clinic=clinic.earned_account_id,
             ),
+            enrolled_before=erased_before(session, name=name, birth_date=birth_date, phone=e164),
         ),
         district=clinic.district,
         period=period_for(session, clinic.district, enrolled_on),
@@ -278,9 +286,15 @@ def update_patient(
 ) -> Patient:
     """Change consent, phone or conditions, as recorded at the clinic or health centre."""
     patient = get_patient(session, patient_id, for_update=True)
+    name, birth_date = patient.name, patient.birth_date
+    if name is None or birth_date is None:
+        raise PatientErased(
+            f"patient {patient.id}'s personal data was erased; if they come back, "
+            "register them again"
+        )
     if phone is not None:
         e164 = normalise_phone(phone)
-        twin = find_patient(session, name=patient.name, birth_date=patient.birth_date, phone=e164)
+        twin = find_patient(session, name=name, birth_date=birth_date, phone=e164)
         if twin is not None and twin.id != patient.id:
             raise DuplicatePatient(twin.id)
         patient.phone = e164

@@ -21,6 +21,7 @@ from notifications.calendar import SendingCalendar
 
 __all__ = [
     "cancel_for_patient",
+    "forget_texts",
     "list_messages",
     "no_send_days",
     "on_visit",
@@ -135,6 +136,38 @@ def cancel_for_patient(
             Message.kind.in_(list(kinds)),
         )
         .values(status=MessageStatus.CANCELLED, closed_reason=reason, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def forget_texts(session: Session, patient_id: str, *, now: dt.datetime) -> int:
+    """An erased patient's texts: none goes out any more and none keeps its words (which
+    greet the patient by name); how many texts lost their words.
+
+    A text caught mid-send is settled as cancelled: whether it left can no longer be asked
+    (the channel is asked by phone number, which is gone), and its delivery report, if one
+    comes, finds it settled and changes nothing.
+    """
+    for status, reason in (
+        (MessageStatus.QUEUED, "the patient's data was erased"),
+        (MessageStatus.SENDING, "the patient's data was erased mid-send; it may have gone"),
+    ):
+        session.execute(
+            update(Message)
+            .where(Message.patient_id == patient_id, Message.status == status)
+            .values(
+                status=MessageStatus.CANCELLED,
+                closed_reason=reason,
+                sending_since=None,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    result = session.execute(
+        update(Message)
+        .where(Message.patient_id == patient_id, Message.body.is_not(None))
+        .values(body=None, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -52,7 +52,13 @@ def reconcile(
         for message, patient in stuck:
             since = (message.sending_since or now) - dt.timedelta(minutes=5)
             try:
-                found = channel.find(to=patient.phone, body=message.body or "", since=since)
+                # An erased patient has no phone to ask about: queued again, the dispatcher
+                # cancels it (an erased patient has left).
+                found = (
+                    None
+                    if patient.phone is None
+                    else channel.find(to=patient.phone, body=message.body or "", since=since)
+                )
             except TransientFailure:  # the channel cannot say yet: ask again next time
                 tally["unknown"] += 1
                 continue

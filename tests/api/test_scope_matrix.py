@@ -115,6 +115,9 @@ MATRIX: list[Row] = [
     *who("POST", "/v1/patients/{fresh_patient}/leaving", {"status": "withdrawn"},
          hidden="fresh_patient",
          city=403, hc_a=200, hc_b=404, clinic_x=200, clinic_y=404, clinic_z=404),
+    # erasing a patient's personal data (PIPA): the city only
+    *who("POST", "/v1/patients/{fresh_patient}/erasure", {"reason": "본인 요청"},
+         city=201, hc_a=403, hc_b=403, clinic_x=403, clinic_y=403, clinic_z=403),
     # ---- earning
     *who("POST", "/v1/patients/{patient}/visits", {"visited_on": EARLIER}, hidden="patient",
          city=403, hc_a=403, hc_b=403, clinic_x=201, clinic_y=404, clinic_z=404),

@@ -219,6 +219,17 @@ def test_catch_up_runs_todays_recall_scan_after_six_only(
     assert again is not None and again.started_at == recalls.started_at
 
 
+def test_catch_up_scrubs_stored_answers_after_four(
+    sessions: sessionmaker[Session], context: Callable[..., JobContext]
+) -> None:
+    day = dt.date(2026, 11, 4)
+    catch_up(context(at(day, 3, 59)), StubLease(True))  # type: ignore[arg-type]
+    assert job_run(sessions, "scrub_answers", day) is None
+    catch_up(context(at(day, 4, 0)), StubLease(True))  # type: ignore[arg-type]
+    scrubbed = job_run(sessions, "scrub_answers", day)
+    assert scrubbed is not None and scrubbed.finished_at is not None
+
+
 def test_catch_up_without_the_lease_runs_nothing(
     sessions: sessionmaker[Session], context: Callable[..., JobContext]
 ) -> None:
@@ -228,6 +239,7 @@ def test_catch_up_without_the_lease_runs_nothing(
     assert lease.asked == 1
     assert job_run(sessions, "recalls", day) is None
     assert job_run(sessions, "verify", day) is None
+    assert job_run(sessions, "scrub_answers", day) is None
 
 
 # -- the schedule -------------------------------------------------------------------------
@@ -237,14 +249,20 @@ def fields(trigger: CronTrigger) -> dict[str, str]:
     return {f.name: str(f) for f in trigger.fields if not f.is_default}
 
 
-def test_register_adds_the_four_jobs_with_their_triggers(
+def test_register_adds_the_five_jobs_with_their_triggers(
     context: Callable[..., JobContext],
 ) -> None:
     scheduler = BackgroundScheduler(timezone=SEOUL)
     register(scheduler, context(at(dt.date(2026, 10, 12), 12)), StubLease(True))  # type: ignore[arg-type]
 
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"dispatch_texts", "recall_overdue", "verify_ledger", "nudge_unsettled"}
+    assert set(jobs) == {
+        "dispatch_texts",
+        "recall_overdue",
+        "verify_ledger",
+        "scrub_stored_answers",
+        "nudge_unsettled",
+    }
     assert not scheduler.running
 
     texts = jobs["dispatch_texts"].trigger
@@ -254,6 +272,7 @@ def test_register_adds_the_four_jobs_with_their_triggers(
     expected = {
         "recall_overdue": {"hour": "6", "minute": "0"},
         "verify_ledger": {"hour": "3", "minute": "0"},
+        "scrub_stored_answers": {"hour": "4", "minute": "0"},
         "nudge_unsettled": {"month": "1,4,7,10", "day": "2", "hour": "9"},
     }
     for name, cron in expected.items():
@@ -268,6 +287,7 @@ def test_register_adds_the_four_jobs_with_their_triggers(
     assert next_fire == {
         "recall_overdue": at(dt.date(2024, 6, 15), 6),
         "verify_ledger": at(dt.date(2024, 6, 15), 3),
+        "scrub_stored_answers": at(dt.date(2024, 6, 15), 4),
         "nudge_unsettled": at(dt.date(2024, 7, 2), 9),
     }
     assert jobs["nudge_unsettled"].trigger.get_next_fire_time(

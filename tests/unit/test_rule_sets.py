@@ -147,6 +147,21 @@ def test_a_patient_earns_the_enrolment_award_once_ever(rules: RuleSet) -> None:
     assert earned(again["clinic:enrolment"]) == (0, rules.clinic.enrolment, "once_only")
 
 
+@pytest.mark.parametrize("rules", rule_sets())
+def test_a_person_enrolled_before_under_an_erased_record_earns_no_enrolment_award(
+    rules: RuleSet,
+) -> None:
+    books = Books()
+    transfers = enrolment_transfers(
+        rules, day=in_year(rules), accounts=ACCOUNTS, enrolled_before=True
+    )
+    again = booked(books, transfers)
+    assert earned(again["patient:enrolment"]) == (0, rules.patient.enrolment.amount, "once_only")
+    assert earned(again["clinic:enrolment"]) == (0, rules.clinic.enrolment, "once_only")
+    assert books.balance(PATIENT) == 0
+    assert books.balance(CLINIC) == 0
+
+
 # Treatment visits --------------------------------------------------------------------
 
 
