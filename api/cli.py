@@ -300,6 +300,19 @@ def load_rules() -> RuleBook:
 
 
 @main.group()
+def db() -> None:
+    """The database's schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the pending migrations (``mileage serve`` does this itself at start)."""
+    with database() as engine:
+        upgrade(engine)
+    click.echo("the database schema is up to date")
+
+
+@main.group()
 def ledger() -> None:
     """Ledger maintenance."""
 
