@@ -10,8 +10,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from api import errors
+from api import docs, errors
 from api.idempotency import IdempotencyMiddleware
+from api.limits import BodyLimitMiddleware
 from api.middleware import RequestLogMiddleware
 from api.routes import (
     access,
@@ -49,6 +50,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         version="1",
         description=DESCRIPTION,
         responses={404: problems(404)[404], 405: problems(405)[405]},
+        docs_url=None,  # served by api.docs from the package's own files
+        redoc_url=None,
     )
     app.state.engine = engine
     app.state.sessions = sessions
@@ -56,6 +59,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.calendar = SendingCalendar.from_settings(settings)
     app.state.public_url = settings.public_url or "http://127.0.0.1:8000"
     errors.install(app)
+    docs.install(app)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -80,8 +84,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for module in (*routers, access):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    # The last added runs first: the request log (which never reads a body) sees every
+    # answer, refusals included; the body limit comes before anything that reads a body.
     app.add_middleware(IdempotencyMiddleware, sessions=sessions)
-    app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLogMiddleware, trusted_proxies=settings.trusted_proxies)
     return app
 
 

@@ -46,7 +46,7 @@ __all__ = [
     "district_in_scope",
 ]
 
-DistrictCode = Annotated[str, Path(pattern=r"^\d{5}$")]
+DistrictCode = Annotated[str, Path(pattern=r"^[0-9]{5}$")]
 
 
 def allow(*roles: Role) -> Callable[[Context], Context]:

@@ -83,7 +83,11 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     app = create_app(settings)
     scheduler = None if no_scheduler else _start_jobs(app.state.engine, settings)
     try:
-        uvicorn.run(app, host=host, port=port, access_log=False, log_config=None)
+        # Forwarded headers are judged by api.middleware against MILEAGE_TRUSTED_PROXIES;
+        # uvicorn's own handling would believe any local caller's X-Forwarded-For.
+        uvicorn.run(
+            app, host=host, port=port, access_log=False, log_config=None, proxy_headers=False
+        )
     finally:
         if scheduler is not None:
             scheduler[0].shutdown(wait=False)

@@ -94,7 +94,8 @@ def get_context(
         now,
         today,
         calendar,
-        client=request.client.host if request.client else None,
+        # set by api.middleware, which believes forwarded headers from trusted proxies only
+        client=getattr(request.state, "client", None),
         request_id=getattr(request.state, "request_id", None),
     )
 

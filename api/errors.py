@@ -34,6 +34,7 @@ class ApiError(Exception):
     ├── Unauthenticated       no API key, or an unknown or revoked one
     ├── BadSignature          a webhook whose signature does not match
     ├── InvalidRequest        a request malformed in a way the schema cannot say
+    ├── BodyTooLarge          a request body over the size limit (refused while it streams)
     ├── IdempotencyKeyReused  an Idempotency-Key sent again with another request
     └── RequestInFlight       a repeat while the first request with its key still runs
     """
@@ -55,6 +56,10 @@ class InvalidRequest(ApiError):
         self.field = field
 
 
+class BodyTooLarge(ApiError):
+    """Raised when a request body is larger than ``MILEAGE_MAX_BODY_BYTES``."""
+
+
 class IdempotencyKeyReused(ApiError):
     """Raised when an Idempotency-Key comes back with a different request body."""
 
@@ -73,6 +78,7 @@ MAPPING: dict[type[Exception], tuple[int, str, str]] = {
     Unauthenticated: (401, "unauthenticated", "No valid API key"),
     BadSignature: (403, "bad_signature", "Forbidden"),
     InvalidRequest: (422, "invalid", "Invalid request"),
+    BodyTooLarge: (413, "body_too_large", "Request body too large"),
     IdempotencyKeyReused: (422, "idempotency_key_reused", "Idempotency key reused"),
     RequestInFlight: (409, "request_in_flight", "Request in flight"),
     NotSaved: (503, "retry", "Not saved"),

@@ -1,8 +1,9 @@
 """Structured logs: one JSON object a line, with dotted event names.
 
-Names and phone numbers never reach a log line: requests are logged by method, path (ids
-only; personal data travels in POST bodies), status, latency, request id and key; SQL
-parameters are hidden from error messages (see ``ledger.db.make_engine``).
+Names and phone numbers never reach a log line: requests are logged by method, route
+template (``/v1/patients/{patient_id}``, never the path as sent, which can hold whatever a
+caller typed), status, latency, request id and key; SQL parameters are hidden from error
+messages (see ``ledger.db.make_engine``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ledger.clock import SEOUL
 FIELDS = (
     "request_id",
     "method",
-    "path",
+    "route",
     "status",
     "latency_ms",
     "key_id",

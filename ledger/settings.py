@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "mileage.sqlite3"
 
@@ -32,6 +33,14 @@ class Settings(BaseSettings):
     # Stored answers of idempotent requests keep names, phones and birth dates this long.
     idempotency_retention_days: int = Field(default=30, ge=1)
 
+    # The HTTP edge
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="largest request body taken, in bytes"
+    )
+    # The proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For and
+    # X-Request-Id are believed; from anyone else those headers are ignored.
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
+
     # Texts
     sms_transport: Literal["console", "twilio"] = "console"
     public_url: str | None = None
@@ -54,6 +63,16 @@ class Settings(BaseSettings):
     twilio_api_base: str = "https://api.twilio.com"
     # Twilio Messaging Service senders share the load: how many numbers send at once.
     sender_count: int = Field(default=1, ge=1)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        """``10.0.0.5, 10.1.0.0/16`` as the environment writes it; a bare address is a /32."""
+        if isinstance(value, str):
+            value = [part for part in value.replace(",", " ").split() if part]
+        if isinstance(value, list | tuple):
+            return [ip_network(str(part), strict=False) for part in value]
+        return value
 
 
 @lru_cache(maxsize=1)

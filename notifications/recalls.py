@@ -4,11 +4,16 @@ A patient is overdue 3 days after a booked follow-up they missed, or 35 days aft
 last visit (or enrolment) when nothing was booked. They are recalled then, and at most twice
 more, 14 days apart; then not again until they next visit. A patient with no visit for 365
 days is lost to follow-up: counted in reports, no longer recalled.
+
+One bad row does not stop the city: a patient whose dates cannot be worked with (a follow-up
+stored far outside the calendar before the API bounded dates) is logged by id and skipped, in
+the recall scan, the message report and the outbox's priming alike, and the others are served.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -22,6 +27,12 @@ from notifications.calendar import SendingCalendar
 from notifications.outbox import queue_recall, queue_reminder
 
 __all__ = ["Overdue", "district_message_report", "overdue_patients", "scan_recalls"]
+
+log = logging.getLogger("notifications.recalls")
+
+# What a row with impossible dates raises while its dates are worked out, before anything of
+# it is written (so nothing needs taking back); any other error stops the run as before.
+BAD_ROW = (ArithmeticError, ValueError)
 
 MISSED_GRACE = dt.timedelta(days=3)
 UNBOOKED_GAP = dt.timedelta(days=35)
@@ -91,21 +102,44 @@ def overdue_patients(
         if patient.district not in participating:
             continue
         last, booked = visits.get(patient.id, (None, None))
-        base = last or patient.enrolled_on
-        if today - base > LOST_AFTER:
-            yield Overdue(patient, last, None, 0, lost=True)
+        try:
+            found = _overdue(patient, last, booked, recalls.get(patient.id, []), today)
+        except BAD_ROW as error:
+            _skipped(patient, error)
             continue
-        first_due = booked + MISSED_GRACE if booked else base + UNBOOKED_GAP
-        if first_due > today:
-            continue
-        sent = [r for r in recalls.get(patient.id, []) if r[0] > base]
-        if len(sent) >= MAX_RECALLS:
-            yield Overdue(patient, last, None, len(sent), lost=False)
-            continue
-        # 14 days after the previous recall went out: a patient found overdue late (a new
-        # district, a scheduler that was down) is not recalled again the next morning.
-        due = max(sent[-1]) + RECALL_INTERVAL if sent else first_due
-        yield Overdue(patient, last, due if due <= today else None, len(sent) + 1, lost=False)
+        if found is not None:
+            yield found
+
+
+def _overdue(
+    patient: Patient,
+    last: dt.date | None,
+    booked: dt.date | None,
+    recalls: list[tuple[dt.date, dt.date]],
+    today: dt.date,
+) -> Overdue | None:
+    """The patient's standing today, if they are overdue or lost."""
+    base = last or patient.enrolled_on
+    if today - base > LOST_AFTER:
+        return Overdue(patient, last, None, 0, lost=True)
+    first_due = booked + MISSED_GRACE if booked else base + UNBOOKED_GAP
+    if first_due > today:
+        return None
+    sent = [r for r in recalls if r[0] > base]
+    if len(sent) >= MAX_RECALLS:
+        return Overdue(patient, last, None, len(sent), lost=False)
+    # 14 days after the previous recall went out: a patient found overdue late (a new
+    # district, a scheduler that was down) is not recalled again the next morning.
+    due = max(sent[-1]) + RECALL_INTERVAL if sent else first_due
+    return Overdue(patient, last, due if due <= today else None, len(sent) + 1, lost=False)
+
+
+def _skipped(patient: Patient, error: BaseException) -> None:
+    """Log a patient left out because of their row: the id and the error's type, no text."""
+    log.error(
+        "notifications.recalls.row_skipped",
+        extra={"error": f"{type(error).__name__} patient={patient.id}"},
+    )
 
 
 def scan_recalls(
@@ -215,7 +249,9 @@ def prime_outbox(
         select(Patient).where(Patient.status == PatientStatus.ACTIVE)
     ).scalars():
         _, booked = visits.get(patient.id, (None, None))
-        if booked is not None and booked > today:
+        if booked is None or booked <= today:
+            continue
+        try:
             message = queue_reminder(
                 session,
                 patient=patient,
@@ -224,5 +260,8 @@ def prime_outbox(
                 now=now,
                 calendar=calendar,
             )
-            reminders += message is not None
+        except BAD_ROW as error:
+            _skipped(patient, error)
+            continue
+        reminders += message is not None
     return reminders, scan_recalls(session, today=today, now=now, calendar=calendar)

@@ -10,7 +10,7 @@ from actions import access
 from api import present
 from api.authorise import CityContext, ManagedKey, StaffContext
 from api.deps import ContextDep, PageDep, SessionDep
-from api.pagination import decode, decode_number, next_cursor
+from api.pagination import KEYS, decode, decode_number, next_cursor
 from api.schemas import AuditEntry, Key, KeyCreate, KeyIssued, Moment, Page, problems
 from ledger.services.access import list_keys as keys_in
 from ledger.vocabulary import Role
@@ -28,7 +28,7 @@ def create_key(body: KeyCreate, session: SessionDep, ctx: StaffContext) -> KeyIs
 @router.get("/keys", response_model=Page[Key], responses=problems(403))
 def list_keys(session: SessionDep, ctx: StaffContext, page: PageDep) -> Page[Key]:
     """Keys, without their secrets: all for the city, its clinics' for a health centre."""
-    principal, after = ctx.principal, decode(page.cursor)
+    principal, after = ctx.principal, decode(page.cursor, KEYS)
     rows = [
         k
         for k in keys_in(session, district=principal.district)
@@ -52,7 +52,7 @@ def list_audit(
     session: SessionDep,
     ctx: CityContext,
     page: PageDep,
-    patient_id: str | None = None,
+    patient_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = None,
     since: Annotated[Moment | None, Query(description="RFC 3339 with offset, inclusive")] = None,
     until: Annotated[Moment | None, Query(description="RFC 3339 with offset, exclusive")] = None,
 ) -> Page[AuditEntry]:

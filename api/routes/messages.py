@@ -11,7 +11,7 @@ from actions import messaging
 from api import present
 from api.authorise import ManagedDistrict, VisiblePatient, district_in_scope
 from api.deps import ContextDep, NowDep, PageDep, SessionDep, SignedTwilioForm, TodayDep
-from api.pagination import decode, next_cursor
+from api.pagination import MESSAGES, decode, next_cursor
 from api.schemas import (
     Day,
     MessageOut,
@@ -36,7 +36,7 @@ def patient_messages(
 ) -> Page[MessageOut]:
     """The patient's reminders and recalls, newest first."""
     rows = messaging.show_patient_messages(
-        session, ctx, patient, before=decode(page.cursor), limit=page.limit + 1
+        session, ctx, patient, before=decode(page.cursor, MESSAGES), limit=page.limit + 1
     )
     return Page(
         items=[present.message(m) for m in rows[: page.limit]],
@@ -103,7 +103,7 @@ def remove_no_send_day(
 def message_report(
     session: SessionDep,
     ctx: ContextDep,
-    district: Annotated[str, Query(pattern=r"^\d{5}$")],
+    district: Annotated[str, Query(pattern=r"^[0-9]{5}$")],
     start: Annotated[Day, Query(description="first day, YYYY-MM-DD")],
     end: Annotated[Day, Query(description="last day, YYYY-MM-DD")],
 ) -> MessageReport:

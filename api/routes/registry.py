@@ -10,7 +10,7 @@ from actions import policy, registry
 from api import present
 from api.authorise import ManagedClinic
 from api.deps import ContextDep, PageDep, PrincipalDep, SessionDep
-from api.pagination import decode, next_cursor
+from api.pagination import CLINICS, DISTRICTS, decode, next_cursor
 from api.schemas import Clinic, ClinicCreate, ClinicLeave, District, Page, problems
 from ledger.services import clinics
 from ledger.vocabulary import Role
@@ -21,7 +21,9 @@ router = APIRouter(prefix="/v1", tags=["registry"])
 @router.get("/districts", response_model=Page[District], responses=problems())
 def list_districts(session: SessionDep, _: PrincipalDep, page: PageDep) -> Page[District]:
     """Seoul's 25 districts, with whether each takes part in the programme."""
-    rows = clinics.list_districts(session, after=decode(page.cursor), limit=page.limit + 1)
+    rows = clinics.list_districts(
+        session, after=decode(page.cursor, DISTRICTS), limit=page.limit + 1
+    )
     return Page(
         items=[
             District(code=r.code, name=r.name, participating=r.participating)
@@ -43,14 +45,14 @@ def list_clinics(
     session: SessionDep,
     principal: PrincipalDep,
     page: PageDep,
-    district: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    district: Annotated[str | None, Query(pattern=r"^[0-9]{5}$")] = None,
 ) -> Page[Clinic]:
     """Participating clinics, optionally of one district (a clinic's key sees itself only)."""
     rows = clinics.list_clinics(
         session,
         district=district,
         clinic_id=principal.clinic_id if principal.role == Role.CLINIC else None,
-        after=decode(page.cursor),
+        after=decode(page.cursor, CLINICS),
         limit=page.limit + 1,
     )
     return Page(

@@ -39,7 +39,7 @@ def clinic_report(
     year: Year,
     session: SessionDep,
     ctx: StaffContext,
-    district: Annotated[str, Query(pattern=r"^\d{5}$")],
+    district: Annotated[str, Query(pattern=r"^[0-9]{5}$")],
 ) -> ClinicReport:
     """A row per clinic of a district (the district's health centre, or the city)."""
     district = district_in_scope(session, ctx, district)

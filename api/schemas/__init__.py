@@ -7,6 +7,7 @@ and ``problems()``); ``registry``, ``earning``, ``statements``, ``settlement``, 
 
 from api.schemas.access import AuditEntry, Key, KeyCreate, KeyIssued
 from api.schemas.common import (
+    BirthDate,
     Body,
     Day,
     DayOrMoment,
@@ -84,6 +85,7 @@ __all__ = [
     "AttendanceRecorded",
     "AuditEntry",
     "Award",
+    "BirthDate",
     "Body",
     "Clinic",
     "ClinicCreate",

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
 
 T = TypeVar("T")
 
-DistrictCode = Annotated[str, Field(pattern=r"^\d{5}$", examples=["11740"])]
+DistrictCode = Annotated[str, Field(pattern=r"^[0-9]{5}$", examples=["11740"])]
 
 
 class Body(BaseModel):
@@ -36,16 +45,56 @@ def _day_or_moment(value: Any) -> Any:
     return value
 
 
-# Every date in a body or query: YYYY-MM-DD text only.
-Day = Annotated[dt.date, BeforeValidator(_text_only)]
-Moment = Annotated[AwareDatetime, BeforeValidator(_text_only)]
+# Every date a caller sends lies in the programme's calendar: from its first year to the last
+# programme year the service knows (the reports' `year` goes to 2100). Far outside it, plain
+# date arithmetic on a stored row (a follow-up's grace days, a report's end + 1) leaves
+# Python's range and fails whatever reads that row: a recall scan, a report, a job.
+FIRST_DAY = dt.date(2013, 1, 1)
+LAST_DAY = dt.date(2100, 12, 31)
+FIRST_BIRTH_DATE = dt.date(1900, 1, 1)
+
+
+def _between(first: dt.date, last: dt.date) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        day = value.date() if isinstance(value, dt.datetime) else value  # as written: no shift
+        if not first <= day <= last:
+            raise ValueError(f"a date from {first} to {last}")
+        return value
+
+    return check
+
+
+def _date_schema(kind: str, first: dt.date, last: dt.date) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "format": kind, "description": f"{first} to {last}"})
+
+
+# Every date in a body or query: YYYY-MM-DD text only, within the programme's calendar.
+Day = Annotated[
+    dt.date,
+    BeforeValidator(_text_only),
+    AfterValidator(_between(FIRST_DAY, LAST_DAY)),
+    _date_schema("date", FIRST_DAY, LAST_DAY),
+]
+BirthDate = Annotated[
+    dt.date,
+    BeforeValidator(_text_only),
+    AfterValidator(_between(FIRST_BIRTH_DATE, LAST_DAY)),
+    _date_schema("date", FIRST_BIRTH_DATE, LAST_DAY),
+]
+Moment = Annotated[
+    AwareDatetime,
+    BeforeValidator(_text_only),
+    AfterValidator(_between(FIRST_DAY, LAST_DAY)),
+    _date_schema("date-time", FIRST_DAY, LAST_DAY),
+]
 DayOrMoment = Annotated[
     dt.date | dt.datetime,
     BeforeValidator(_day_or_moment),
+    AfterValidator(_between(FIRST_DAY, LAST_DAY)),
     WithJsonSchema(
         {
             "type": "string",
-            "description": "YYYY-MM-DD, or RFC 3339 with offset",
+            "description": f"YYYY-MM-DD, or RFC 3339 with offset; {FIRST_DAY} to {LAST_DAY}",
             "anyOf": [{"format": "date"}, {"format": "date-time"}],
         }
     ),
@@ -82,18 +131,19 @@ _MEANING = {
     404: "Not found, or outside the caller's district or clinic",
     405: "Method not allowed",
     409: "Conflicts with what is recorded, or the same request is still in flight",
+    413: "The request body is over the size limit (`body_too_large`)",
     422: "Invalid request (code `invalid`, with `fields`) or refused by the rules",
     503: "The database is busy or down; send the same request again",
 }
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for the problems a route can answer (401 and 422 always)."""
+    """OpenAPI ``responses`` for the problems a route can answer (401, 413, 422, 503 always)."""
     return {
         status: {
             "model": Problem,
             "description": _MEANING[status],
             "content": {"application/problem+json": {}},
         }
-        for status in sorted({401, 422, 503, *statuses})
+        for status in sorted({401, 413, 422, 503, *statuses})
     }

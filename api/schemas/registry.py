@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import Body, Day, DistrictCode
+from api.schemas.common import BirthDate, Body, Day, DistrictCode
 from api.schemas.earning import Award
 from ledger.vocabulary import ClinicKind, Condition
 
@@ -40,7 +40,7 @@ class ClinicLeave(Body):
 
 class PatientCreate(Body):
     name: str = Field(min_length=1, max_length=100)
-    birth_date: Day
+    birth_date: BirthDate
     phone: str = Field(min_length=1, max_length=40, examples=["010-1234-5678"])
     conditions: list[Condition] = Field(min_length=1, max_length=2)
     sms_consent: bool
@@ -80,7 +80,7 @@ class PatientCreated(Patient):
 
 class PatientLookup(Body):
     name: str = Field(min_length=1, max_length=100)
-    birth_date: Day
+    birth_date: BirthDate
     phone: str = Field(min_length=1, max_length=40)
 
 

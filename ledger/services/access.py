@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ledger import clock
 from ledger.errors import InvalidInput, NotFound
-from ledger.ids import new_id
+from ledger.ids import is_well_formed, new_id
 from ledger.models import ApiKey, AuditEvent
 from ledger.services.clinics import get_clinic, get_district
 from ledger.vocabulary import Role, values
@@ -122,6 +122,8 @@ def authenticate(session: Session, token: str) -> Principal | None:
 
 
 def revoke_key(session: Session, key_id: str) -> ApiKey:
+    if not is_well_formed(key_id):
+        raise NotFound("no key with that id")
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotFound(f"no key {key_id!r}")
@@ -192,6 +194,8 @@ def list_audit(
 
 
 def get_key(session: Session, key_id: str) -> ApiKey:
+    if not is_well_formed(key_id):
+        raise NotFound("no key with that id")
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotFound(f"no key {key_id!r}")

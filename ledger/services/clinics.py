@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ledger import clock
 from ledger.domain import AccountType
 from ledger.errors import InvalidInput, NotParticipating, UnknownClinic, UnknownDistrict
-from ledger.ids import new_id
+from ledger.ids import is_well_formed, new_id
 from ledger.models import Clinic, District
 from ledger.services.booking import open_account
 from ledger.vocabulary import ClinicKind, values
@@ -40,6 +40,8 @@ def get_district(session: Session, code: str) -> District:
 
 
 def get_clinic(session: Session, clinic_id: str) -> Clinic:
+    if not is_well_formed(clinic_id):
+        raise UnknownClinic("no clinic with that id")
     clinic = session.get(Clinic, clinic_id)
     if clinic is None:
         raise UnknownClinic(f"no clinic {clinic_id!r}")

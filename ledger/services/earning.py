@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ledger import clock
 from ledger.domain import AccountType
 from ledger.errors import AlreadyAttended, InvalidInput, UnknownSession
-from ledger.ids import new_id
+from ledger.ids import is_well_formed, new_id
 from ledger.models import Attendance, EducationSession, Patient, Visit
 from ledger.programme import (
     Award,
@@ -36,6 +36,10 @@ from ledger.services.registry import ensure_active, get_patient, home_clinic_on
 from ledger.vocabulary import Condition, TransactionKind, values
 
 __all__ = ["Recorded", "create_education_session", "record_attendance", "record_visit"]
+
+# A follow-up is booked for the coming months; one further out is a typing slip (9999-12-31),
+# and its reminder and recalls would be computed from it for years.
+LONGEST_FOLLOW_UP = dt.timedelta(days=366)
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,10 @@ def record_visit(
     check_event_date(visited_on, enrolled_on=patient.enrolled_on, rules=ruleset, today=today)
     if next_visit_on is not None and next_visit_on <= visited_on:
         raise InvalidInput("the next visit comes after this one", field="next_visit_on")
+    if next_visit_on is not None and next_visit_on - visited_on > LONGEST_FOLLOW_UP:
+        raise InvalidInput(
+            "a follow-up is booked at most a year after the visit", field="next_visit_on"
+        )
     clinic = get_clinic(session, clinic_id)
     ensure_participating(clinic, visited_on)
     home = home_clinic_on(session, patient, visited_on)
@@ -144,6 +152,8 @@ def create_education_session(
 
 
 def get_session(session: Session, session_id: str) -> EducationSession:
+    if not is_well_formed(session_id):
+        raise UnknownSession("no education session with that id")
     found = session.get(EducationSession, session_id)
     if found is None:
         raise UnknownSession(f"no education session {session_id!r}")

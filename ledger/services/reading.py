@@ -94,7 +94,7 @@ def transaction_number(text: str) -> int:
     """The ledger's number behind a transaction id as clients write it: ASCII decimal digits
     (``str.isdigit`` alone would pass ``²`` and full-width digits to ``int``)."""
     if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        raise UnknownTransaction(f"no transaction {text!r}")
+        raise UnknownTransaction("no transaction with that id")
     return int(text)
 
 

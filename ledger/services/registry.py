@@ -25,7 +25,7 @@ from ledger.errors import (
     PatientNotActive,
     UnknownPatient,
 )
-from ledger.ids import new_id
+from ledger.ids import is_well_formed, new_id
 from ledger.models import Clinic, HomeClinic, Patient
 from ledger.programme import Award, AwardAccounts, awards_from, enrolment_transfers
 from ledger.records import EnrolmentRecord, LeavingRecord, Tag
@@ -97,6 +97,8 @@ def normalise_phone(raw: str) -> str:
 
 
 def get_patient(session: Session, patient_id: str, *, for_update: bool = False) -> Patient:
+    if not is_well_formed(patient_id):
+        raise UnknownPatient("no patient with that id")
     patient = session.get(Patient, patient_id, with_for_update=for_update or None)
     if patient is None:
         raise UnknownPatient(f"no patient {patient_id!r}")

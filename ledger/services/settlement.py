@@ -27,7 +27,7 @@ from ledger.errors import (
     QuarterClosed,
     QuarterNotEnded,
 )
-from ledger.ids import new_id
+from ledger.ids import is_well_formed, new_id
 from ledger.models import Account, Clinic, Entry, Settlement, SettlementLine, Transaction
 from ledger.records import PaymentRecord, SettlementRecord, Tag
 from ledger.services import periods
@@ -120,6 +120,8 @@ def compute(session: Session, district: str, year: int, quarter: int) -> dict[st
 
 
 def get_settlement(session: Session, settlement_id: str) -> Settlement:
+    if not is_well_formed(settlement_id):
+        raise NotFound("no settlement with that id")
     found = session.get(Settlement, settlement_id)
     if found is None:
         raise NotFound(f"no settlement {settlement_id!r}")

@@ -15,6 +15,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger.ids import is_well_formed
 from ledger.models import Message
 from ledger.vocabulary import MessageStatus
 
@@ -60,7 +61,8 @@ def record_status(
     The report names our message id (in its callback URL) when it can: it may arrive before
     the channel's sid is written down.
     """
-    message = session.get(Message, message_id) if message_id else None
+    named = message_id if message_id and is_well_formed(message_id) else None
+    message = session.get(Message, named) if named else None
     if message is None:
         message = session.execute(select(Message).where(Message.provider_sid == sid)).scalar()
     if message is None:

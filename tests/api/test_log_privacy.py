@@ -17,6 +17,7 @@ import logging
 import re
 import urllib.parse
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,6 +195,18 @@ def leaks(records: list[logging.LogRecord]) -> list[str]:
     return found
 
 
+@contextmanager
+def quiet_test_client() -> Iterator[None]:
+    """The test's own HTTP client logs each URL it requests; the service never writes that
+    line, so it is kept out of what is searched while a test puts personal data in URLs."""
+    logger = logging.getLogger("httpx2")
+    was, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = was
+
+
 @pytest.fixture(scope="module")
 def clinics(
     app: FastAPI, client: TestClient, city: dict[str, str], key_for: Any
@@ -271,8 +284,51 @@ def test_a_session_logs_no_name_and_no_phone(
     )
     assert bad.status_code == 422
 
+    # a caller who writes a name or a phone number into a path or a query string
+    typed_in = (
+        f"/v1/patients/{KIM.name}",
+        f"/v1/patients/{urllib.parse.quote(LEE.phone)}/statement?year=2024",
+        f"/v1/patients/{kim['id']}/statement?year=2024&name={KIM.name}&phone={KIM.phone}",
+        f"/v1/clinics?district={LEE.phone}",
+        f"/v1/{NOBODY.name}",
+    )
+    with quiet_test_client():
+        for path in typed_in:
+            assert client.get(path, headers=home.headers).status_code in (200, 404, 422), path
+
     assert any(r.name == "api.request" for r in captured), "the access log was not captured"
     assert any(r.name.startswith("sqlalchemy.engine") for r in captured), "no SQL echo captured"
+    assert not leaks(captured), "\n".join(leaks(captured))
+
+
+def test_the_access_log_names_the_route_template_not_the_path(
+    app: FastAPI,
+    client: TestClient,
+    clinics: tuple[ClinicSetup, ClinicSetup],
+    captured: list[logging.LogRecord],
+) -> None:
+    """Whatever the path holds, the log line holds the route's template (or nothing)."""
+    home, _ = clinics
+    requests = {
+        f"/v1/patients/{KIM.name}": "/v1/patients/{patient_id}",
+        f"/v1/patients/{NOBODY.phone}/statement?year=2024": "/v1/patients/{patient_id}/statement",
+        f"/v1/patients/{KIM.phone}/visits": "/v1/patients/{patient_id}/visits",  # a POST
+        f"/v1/{NOBODY.name}": None,  # no route at all
+    }
+    with quiet_test_client():
+        for path in requests:
+            method = "POST" if path.endswith("/visits") else "GET"
+            over = (
+                b"[" + b" " * app.state.settings.max_body_bytes + b"]" if method == "POST" else None
+            )
+            response = client.request(method, path, headers=home.headers, content=over)
+            assert response.status_code in (404, 413), response.text  # the POST: refused unread
+
+    logged = [r for r in captured if r.name == "api.request"]
+    assert [(r.method, r.route) for r in logged] == [  # type: ignore[attr-defined]
+        ("POST" if p.endswith("/visits") else "GET", route) for p, route in requests.items()
+    ]
+    assert not any(hasattr(r, "path") for r in logged)
     assert not leaks(captured), "\n".join(leaks(captured))
 
 
