@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,10 @@ class Context:
     calendar: SendingCalendar
     client: str | None = None
     request_id: str | None = None
+    # Audit rows of refused attempts, kept aside from the request's transaction (which the
+    # refusal rolls back) until the edge writes them in one of their own: see
+    # ``audit_refusal``.
+    refusals: list[dict[str, Any]] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def label(self) -> str:
@@ -52,6 +57,34 @@ class Context:
             client=self.client,
             request_id=self.request_id,
         )
+
+    def audit_refusal(self, action: str, resource: str, *, patient_id: str | None = None) -> None:
+        """Record that this caller attempted ``action`` on ``resource`` and was refused.
+
+        A refusal rolls the request's transaction back, and an audit row written in it with
+        it, so the row is kept here and written after the rollback, in a transaction of its
+        own, by the edge that owns the transaction (:meth:`write_refusals`: the request's
+        session dependency, the idempotency layer, the importer).
+        """
+        self.refusals.append(
+            {
+                "principal": self.principal,
+                "action": action,
+                "resource": resource,
+                "patient_id": patient_id,
+                "client": self.client,
+                "request_id": self.request_id,
+            }
+        )
+
+    def write_refusals(self, session: Session) -> None:
+        """Write the refused attempts' audit rows (see :meth:`audit_refusal`) in ``session``.
+
+        The edge calls it once, after the rollback; a retried transaction writes them again
+        in its fresh session, so they are kept exactly once.
+        """
+        for row in self.refusals:
+            record_audit(session, **row)
 
 
 def system_context(

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from actions import policy
 from actions.context import Context
-from ledger.errors import UnknownPatient
+from ledger.errors import DuplicatePatient, UnknownPatient
 from ledger.models import Patient
 from ledger.programme import Award
 from ledger.services import clinics, registry
@@ -67,23 +67,43 @@ def register_patient(
     sms_consent: bool,
     enrolled_on: dt.date | None = None,
 ) -> Registered:
-    """Register a patient at ``clinic_id`` and book the enrolment awards."""
-    registered = registry.register_patient(
-        session,
-        clinic_id=clinic_id,
-        name=name,
-        birth_date=birth_date,
-        phone=phone,
-        conditions=conditions,
-        sms_consent=sms_consent,
-        enrolled_on=enrolled_on,
-        recorded_by=ctx.label,
-        today=ctx.today,
-    )
+    """Register a patient at ``clinic_id`` and book the enrolment awards.
+
+    The same person registered before is refused once every other check has passed, with the
+    existing patient's id only when the caller may read that patient, and the attempt is
+    audited (a clinic probing for who is registered leaves a trace).
+    """
+    try:
+        registered = registry.register_patient(
+            session,
+            clinic_id=clinic_id,
+            name=name,
+            birth_date=birth_date,
+            phone=phone,
+            conditions=conditions,
+            sms_consent=sms_consent,
+            enrolled_on=enrolled_on,
+            recorded_by=ctx.label,
+            today=ctx.today,
+        )
+    except DuplicatePatient as duplicate:
+        raise _narrowed(session, ctx, duplicate, "patient.create") from None
     patient = registered.patient
     ctx.audit(session, "patient.create", f"patients/{patient.id}", patient_id=patient.id)
     view = _view(session, ctx, patient)
     return Registered(patient, view.summary, registered.transaction_id, registered.awards)
+
+
+def _narrowed(
+    session: Session, ctx: Context, duplicate: DuplicatePatient, attempt: str
+) -> DuplicatePatient:
+    """The refusal of a second registration of a person, as the caller may hear it: with
+    the existing patient's id only when the caller may read that patient. The attempt is
+    audited under the existing patient (kept through the rollback the refusal causes)."""
+    existing = registry.get_patient(session, duplicate.existing_id or "")
+    ctx.audit_refusal(f"{attempt}.duplicate", f"patients/{existing.id}", patient_id=existing.id)
+    readable = policy.may_read_patient(ctx.principal, existing)
+    return DuplicatePatient(existing.id if readable else None)
 
 
 def show_patient(session: Session, ctx: Context, patient: Patient) -> PatientView:
@@ -114,15 +134,22 @@ def update_patient(
     phone: str | None = None,
     conditions: Collection[str] | None = None,
 ) -> PatientView:
-    """Change consent, phone or conditions; withdrawn consent cancels the queued texts."""
-    registry.update_patient(
-        session,
-        patient_id=patient.id,
-        recorded_by=ctx.label,
-        sms_consent=sms_consent,
-        phone=phone,
-        conditions=conditions,
-    )
+    """Change consent, phone or conditions; withdrawn consent cancels the queued texts.
+
+    A phone that makes the patient the same person as another patient is refused as a
+    registration would be (the other's id only when the caller may read them; audited).
+    """
+    try:
+        registry.update_patient(
+            session,
+            patient_id=patient.id,
+            recorded_by=ctx.label,
+            sms_consent=sms_consent,
+            phone=phone,
+            conditions=conditions,
+        )
+    except DuplicatePatient as duplicate:
+        raise _narrowed(session, ctx, duplicate, "patient.update") from None
     if sms_consent is False:
         outbox.cancel_for_patient(session, patient.id, reason="consent withdrawn", now=ctx.now)
     ctx.audit(session, "patient.update", f"patients/{patient.id}", patient_id=patient.id)
@@ -132,9 +159,12 @@ def update_patient(
 def move_patient(
     session: Session, ctx: Context, patient: Patient, *, clinic_id: str, on: dt.date | None
 ) -> PatientView:
-    """Move a patient to another home clinic from ``on`` (today); the balance moves too."""
+    """Move a patient to another home clinic of their district from ``on`` (today, or a day
+    already past); the balance moves too. A clinic outside the caller's reach answers as
+    one that does not exist."""
+    policy.check_move_target(ctx.principal, patient, clinics.get_clinic(session, clinic_id))
     registry.change_home_clinic(
-        session, patient_id=patient.id, clinic_id=clinic_id, on=on or ctx.today
+        session, patient_id=patient.id, clinic_id=clinic_id, on=on or ctx.today, today=ctx.today
     )
     ctx.audit(session, "patient.move", f"patients/{patient.id}", patient_id=patient.id)
     return _view(session, ctx, patient)

@@ -5,6 +5,12 @@ own patients. A role that may not do an action is refused (:class:`Forbidden`, 4
 resource outside the caller's district or clinic is refused exactly as a missing one
 (:class:`NotFound`, 404), so ids leak nothing. Each ``check_*`` returns nothing and raises;
 the edges call them through dependencies that hand the route the authorised record.
+
+The order is the rule: the role first (so a role that may not act gets 403 whether the
+record exists or not), then the record's scope, and only then anything else about the
+request, whose refusals may say more about the record. Spending (``check_spending``) is the
+one place a record outside the caller's scope answers otherwise than a missing one, as the
+contract says (422 ``out_of_district``, said without a word about the patient).
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from ledger.errors import (
 )
 from ledger.models import ApiKey, Clinic, EducationSession, Patient, Settlement, Transaction
 from ledger.services.access import Principal
-from ledger.services.spending import may_spend_at
+from ledger.services.corrections import is_own_entry
+from ledger.services.spending import check_may_spend, may_spend_at
 from ledger.vocabulary import Role
 
 __all__ = [
@@ -34,12 +41,17 @@ __all__ = [
     "check_home_clinic",
     "check_key",
     "check_key_issue",
+    "check_move_target",
+    "check_own_entry",
     "check_patient",
     "check_patient_district_staff",
     "check_register_clinic",
     "check_reversal",
+    "check_session",
     "check_settlement",
+    "check_spending",
     "may_look_up",
+    "may_read_patient",
     "require_role",
     "sees_district",
 ]
@@ -65,13 +77,17 @@ def check_district(principal: Principal, district: str) -> None:
         raise Forbidden("a health centre manages its own district only")
 
 
+def may_read_patient(principal: Principal, patient: Patient) -> bool:
+    """The patient's clinic, its district's health centre, or the city."""
+    return sees_district(principal, patient.district) or (
+        principal.role == Role.CLINIC and principal.clinic_id == patient.clinic_id
+    )
+
+
 def check_patient(principal: Principal, patient: Patient) -> None:
     """The patient's clinic, its district's health centre, or the city."""
-    if sees_district(principal, patient.district) or (
-        principal.role == Role.CLINIC and principal.clinic_id == patient.clinic_id
-    ):
-        return
-    raise UnknownPatient(f"no patient {patient.id!r}")
+    if not may_read_patient(principal, patient):
+        raise UnknownPatient(f"no patient {patient.id!r}")
 
 
 def check_home_clinic(principal: Principal, patient: Patient) -> None:
@@ -88,6 +104,22 @@ def check_patient_district_staff(principal: Principal, patient: Patient) -> None
         raise UnknownPatient(f"no patient {patient.id!r}")
     if principal.role == Role.HEALTH_CENTER and principal.district != patient.district:
         raise UnknownPatient(f"no patient {patient.id!r}")
+
+
+def check_move_target(principal: Principal, patient: Patient, clinic: Clinic) -> None:
+    """A patient moves to a clinic of their own district only: any other clinic is refused
+    exactly as one that does not exist (a move across districts is leaving, ``moved``)."""
+    require_role(principal, Role.CLINIC, Role.HEALTH_CENTER)
+    if clinic.district != patient.district:
+        raise UnknownClinic(f"no clinic {clinic.id!r}")
+
+
+def check_spending(principal: Principal, patient: Patient, clinic: Clinic, day: dt.date) -> None:
+    """A clinic where the rules of ``day`` let the patient spend; any other clinic is told
+    only that (422 ``out_of_district``, the contract's one narrowed answer), nothing about
+    the patient, before anything else about the spend is checked."""
+    require_role(principal, Role.CLINIC)
+    check_may_spend(patient, clinic, day)
 
 
 def may_look_up(
@@ -122,21 +154,44 @@ def check_education_owner(principal: Principal, education: EducationSession) -> 
     return principal.role == Role.HEALTH_CENTER and principal.district == education.district
 
 
-def check_attendance(principal: Principal, education: EducationSession, patient: Patient) -> None:
-    """The session's health centre or clinic, or the patient's home clinic (bringing a slip)."""
+def check_session(principal: Principal, education: EducationSession) -> None:
+    """A session the caller may record attendance at, before any patient is looked at: a
+    health centre its own sessions; a clinic any (its own class, or the slip its patient
+    brings from another)."""
     require_role(principal, Role.CLINIC, Role.HEALTH_CENTER)
-    if check_education_owner(principal, education):
-        return
+    if principal.role == Role.HEALTH_CENTER and not check_education_owner(principal, education):
+        raise UnknownSession(f"no education session {education.id!r}")
+
+
+def check_attendance(principal: Principal, education: EducationSession, patient: Patient) -> None:
+    """The session's health centre or clinic, for a patient of the session's district (whose
+    budget pays the award); or the patient's home clinic (bringing a slip).
+
+    Anyone else's patient is refused exactly as a missing patient, and a session the caller
+    neither held nor brings its own patient to as a missing session.
+    """
+    check_session(principal, education)
     if principal.role == Role.CLINIC and principal.clinic_id == patient.clinic_id:
         return
-    raise UnknownSession(f"no education session {education.id!r}")
+    if not check_education_owner(principal, education):
+        raise UnknownSession(f"no education session {education.id!r}")
+    if patient.district != education.district:
+        raise UnknownPatient(f"no patient {patient.id!r}")
 
 
 def check_reversal(principal: Principal, transaction: Transaction) -> None:
+    """The city, or the health centre of the transaction's district."""
     require_role(principal, *STAFF)
     if principal.role != Role.CITY and (
         transaction.district is None or not sees_district(principal, transaction.district)
     ):
+        raise UnknownTransaction(f"no transaction {transaction.id}")
+
+
+def check_own_entry(principal: Principal, transaction: Transaction) -> None:
+    """A clinic voids only an entry it recorded; anything else is refused as missing."""
+    require_role(principal, Role.CLINIC)
+    if principal.clinic_id is None or not is_own_entry(transaction, principal.clinic_id):
         raise UnknownTransaction(f"no transaction {transaction.id}")
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from actions.context import Context
 from ledger.errors import InvalidInput
-from ledger.models import Transaction
+from ledger.models import Patient, Transaction
 from ledger.records import ReversalRecord, read_record
 from ledger.services import corrections, spending
 from ledger.services.booking import reverse
@@ -32,14 +32,15 @@ class Undone:
 def redeem(
     session: Session,
     ctx: Context,
+    patient: Patient,
     *,
-    patient_id: str,
     clinic_id: str,
     amount: int,
     purpose: str,
     spent_on: dt.date,
 ) -> Spent:
     """Spend ``amount`` M of the patient's balance at ``clinic_id`` for ``purpose``."""
+    patient_id = patient.id
     spent = spending.redeem(
         session,
         patient_id=patient_id,
@@ -55,17 +56,17 @@ def redeem(
     return spent
 
 
-def void_entry(session: Session, ctx: Context, *, transaction_id: int, reason: str) -> Undone:
+def void_entry(session: Session, ctx: Context, original: Transaction, *, reason: str) -> Undone:
     """The calling clinic voids its own mistaken entry while its quarter is open."""
     booked = corrections.void_entry(
         session,
-        transaction_id=transaction_id,
+        transaction_id=original.id,
         clinic_id=ctx.clinic_id,
         reason=reason,
         today=ctx.today,
     )
-    ctx.audit(session, "transaction.void", f"transactions/{transaction_id}")
-    return Undone(booked.transaction_id, transaction_id, reason, ctx.today)
+    ctx.audit(session, "transaction.void", f"transactions/{original.id}")
+    return Undone(booked.transaction_id, original.id, reason, ctx.today)
 
 
 def reverse_transaction(

@@ -4,6 +4,12 @@ A route declares what it acts on (``patient: HomePatient``) and receives the row
 checked by :mod:`actions.policy`: a record outside the caller's scope is refused exactly as a
 missing one (404), a role that may not act at all is refused with 403. The console's pages
 use the same dependencies, so both edges authorise alike.
+
+Each dependency takes the role-checked context it needs (``ClinicContext``, ...), so the
+role is refused before any record is looked up, and FastAPI solves these dependencies
+before it validates the route's body: whatever else is wrong with a request, an id outside
+the caller's scope answers exactly as one that does not exist
+(``tests/api/test_scope_oracles.py`` sends both to every route that takes an id).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from sqlalchemy.orm import Session
 from actions import policy
 from actions.context import Context
 from api.deps import ContextDep, SessionDep
-from api.schemas import AttendanceCreate
+from api.schemas import AttendanceCreate, RedemptionCreate
 from ledger.services import access, clinics, earning, registry, settlement
 from ledger.services.reading import transaction_by_number
 from ledger.vocabulary import Role
@@ -38,7 +44,9 @@ __all__ = [
     "ManagedDistrict",
     "ManagedKey",
     "ManagedPatient",
+    "OwnEntry",
     "ReversibleTransaction",
+    "SpendingPatient",
     "StaffContext",
     "VisibleClinic",
     "VisiblePatient",
@@ -64,6 +72,8 @@ HealthCentreContext = Annotated[Context, Depends(allow(Role.HEALTH_CENTER))]
 CityContext = Annotated[Context, Depends(allow(Role.CITY))]
 StaffContext = Annotated[Context, Depends(allow(*policy.STAFF))]
 EducatorContext = Annotated[Context, Depends(allow(Role.HEALTH_CENTER, Role.CLINIC))]
+# Who changes a patient: their clinic or its district's health centre (not the city).
+DistrictStaffContext = Annotated[Context, Depends(allow(Role.CLINIC, Role.HEALTH_CENTER))]
 
 
 def _visible_patient(patient_id: str, session: SessionDep, ctx: ContextDep) -> Patient:
@@ -72,13 +82,13 @@ def _visible_patient(patient_id: str, session: SessionDep, ctx: ContextDep) -> P
     return patient
 
 
-def _home_patient(patient_id: str, session: SessionDep, ctx: ContextDep) -> Patient:
+def _home_patient(patient_id: str, session: SessionDep, ctx: ClinicContext) -> Patient:
     patient = registry.get_patient(session, patient_id)
     policy.check_home_clinic(ctx.principal, patient)
     return patient
 
 
-def _managed_patient(patient_id: str, session: SessionDep, ctx: ContextDep) -> Patient:
+def _managed_patient(patient_id: str, session: SessionDep, ctx: DistrictStaffContext) -> Patient:
     patient = registry.get_patient(session, patient_id)
     policy.check_patient_district_staff(ctx.principal, patient)
     return patient
@@ -89,10 +99,20 @@ def _erasable_patient(patient_id: str, session: SessionDep, ctx: CityContext) ->
     return _visible_patient(patient_id, session, ctx)
 
 
+def _spending_patient(
+    patient_id: str, body: RedemptionCreate, session: SessionDep, ctx: ClinicContext
+) -> Patient:
+    patient = registry.get_patient(session, patient_id)
+    clinic = clinics.get_clinic(session, ctx.clinic_id)
+    policy.check_spending(ctx.principal, patient, clinic, body.spent_on)
+    return patient
+
+
 VisiblePatient = Annotated["Patient", Depends(_visible_patient)]
 HomePatient = Annotated["Patient", Depends(_home_patient)]
 ManagedPatient = Annotated["Patient", Depends(_managed_patient)]
 ErasablePatient = Annotated["Patient", Depends(_erasable_patient)]
+SpendingPatient = Annotated["Patient", Depends(_spending_patient)]
 
 
 def _visible_clinic(clinic_id: str, session: SessionDep, ctx: ContextDep) -> Clinic:
@@ -131,7 +151,7 @@ def _visible_settlement(settlement_id: str, session: SessionDep, ctx: StaffConte
 VisibleSettlement = Annotated["Settlement", Depends(_visible_settlement)]
 
 
-def _reversible(transaction_id: str, session: SessionDep, ctx: ContextDep) -> Transaction:
+def _reversible(transaction_id: str, session: SessionDep, ctx: StaffContext) -> Transaction:
     original = transaction_by_number(session, transaction_id)
     policy.check_reversal(ctx.principal, original)
     return original
@@ -140,7 +160,16 @@ def _reversible(transaction_id: str, session: SessionDep, ctx: ContextDep) -> Tr
 ReversibleTransaction = Annotated["Transaction", Depends(_reversible)]
 
 
-def _managed_key(key_id: str, session: SessionDep, ctx: ContextDep) -> ApiKey:
+def _own_entry(transaction_id: str, session: SessionDep, ctx: ClinicContext) -> Transaction:
+    original = transaction_by_number(session, transaction_id)
+    policy.check_own_entry(ctx.principal, original)
+    return original
+
+
+OwnEntry = Annotated["Transaction", Depends(_own_entry)]
+
+
+def _managed_key(key_id: str, session: SessionDep, ctx: StaffContext) -> ApiKey:
     key = access.get_key(session, key_id)
     policy.check_key(ctx.principal, key)
     return key
@@ -150,9 +179,10 @@ ManagedKey = Annotated["ApiKey", Depends(_managed_key)]
 
 
 def _attendance_parties(
-    session_id: str, body: AttendanceCreate, session: SessionDep, ctx: ContextDep
+    session_id: str, body: AttendanceCreate, session: SessionDep, ctx: EducatorContext
 ) -> tuple[EducationSession, Patient]:
     education = earning.get_session(session, session_id)
+    policy.check_session(ctx.principal, education)
     patient = registry.get_patient(session, body.patient_id)
     policy.check_attendance(ctx.principal, education, patient)
     return education, patient

@@ -4,35 +4,62 @@ action context built from them."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from typing import Annotated
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
 
 from actions.context import Context
 from api.errors import BadSignature, Unauthenticated
 from ledger import clock
-from ledger.db import session_scope
+from ledger.db import run_in_transaction, session_scope
+from ledger.errors import LedgerError
 from ledger.services.access import Principal, authenticate
 from notifications.calendar import SendingCalendar
 from notifications.twilio import valid_signature
+
+log = logging.getLogger("api.deps")
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """The request's session: committed after the route, before the answer is sent.
 
     When the idempotency layer already opened one (a POST with an Idempotency-Key), that
-    one is used and the layer commits it together with the stored answer.
+    one is used and the layer commits it together with the stored answer. A refusal rolls
+    the work back; the audit rows of a refused attempt (``Context.audit_refusal``) are then
+    written in a transaction of their own.
     """
     owned: Session | None = getattr(request.state, "session", None)
     if owned is not None:
         yield owned
         return
-    with session_scope(request.app.state.sessions) as session:
-        yield session
+    try:
+        with session_scope(request.app.state.sessions) as session:
+            yield session
+    except LedgerError:
+        keep_refusals(request.app.state.sessions, getattr(request.state, "context", None))
+        raise
+
+
+def keep_refusals(sessions: sessionmaker[Session], ctx: Context | None) -> None:
+    """Write the audit rows of the refused attempts ``ctx`` kept, after the rollback.
+
+    The refusal is still the answer if they cannot be written (logged, never raised).
+    """
+    if ctx is None or not ctx.refusals:
+        return
+    try:
+        run_in_transaction(sessions, ctx.write_refusals)
+    except DBAPIError as error:  # its text may quote personal data: type and state only
+        log.error(
+            "api.audit.refusal_not_kept",
+            extra={"error": f"{type(error.orig).__name__}", "request_id": ctx.request_id},
+        )
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
@@ -88,8 +115,9 @@ def get_context(
     today: TodayDep,
     calendar: CalendarDep,
 ) -> Context:
-    """Who calls, when, and from where: handed to every action."""
-    return Context(
+    """Who calls, when, and from where: handed to every action (and kept on the request,
+    for the refusals it audits)."""
+    ctx = Context(
         principal,
         now,
         today,
@@ -98,6 +126,8 @@ def get_context(
         client=getattr(request.state, "client", None),
         request_id=getattr(request.state, "request_id", None),
     )
+    request.state.context = ctx
+    return ctx
 
 
 ContextDep = Annotated[Context, Depends(get_context)]

@@ -104,6 +104,7 @@ MAPPING: dict[type[Exception], tuple[int, str, str]] = {
     e.PatientNotActive: (409, "patient_not_active", "Patient has left the programme"),
     e.PatientErased: (409, "patient_erased", "Patient's personal data was erased"),
     e.NotReversible: (409, "not_reversible", "A reversal cannot be reversed"),
+    e.NotCorrectable: (409, "not_reversible", "This kind of transaction is not reversible"),
     e.QuarterNotEnded: (409, "quarter_not_ended", "The quarter has not ended"),
     e.EarlierQuarterOpen: (409, "earlier_quarter_open", "An earlier quarter is open"),
     e.QuarterClosed: (409, "quarter_closed", "The quarter is closed"),
@@ -144,7 +145,7 @@ def from_exception(error: Exception) -> JSONResponse | None:
     field = getattr(error, "field", None)
     if isinstance(error, e.InvalidInput | InvalidRequest):
         extra["fields"] = [{"field": field, "message": str(error)}] if field else []
-    if isinstance(error, e.DuplicatePatient):
+    if isinstance(error, e.DuplicatePatient) and error.existing_id is not None:
         extra["id"] = error.existing_id
     if isinstance(error, e.AlreadyReversed):
         extra["reversal_transaction_id"] = str(error.reversal_id)

@@ -30,6 +30,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actions import replays
+from actions.context import Context
 from api.errors import (
     IdempotencyKeyReused,
     InvalidRequest,
@@ -110,9 +111,10 @@ class IdempotencyMiddleware:
         status = int(start["status"])
         content_type = Headers(raw=start.get("headers", [])).get("content-type")
         body = b"".join(m.get("body", b"") for m in captured if m["type"] == "http.response.body")
+        ctx = scope["state"].get("context")  # set by the request's context dependency
         try:
             stored = await run_in_threadpool(
-                self._finish, session, key_id, key, status, content_type, body
+                self._finish, session, key_id, key, status, content_type, body, ctx
             )
         except DBAPIError as error:  # its text may quote personal data: type and state only
             log.error(
@@ -164,8 +166,10 @@ class IdempotencyMiddleware:
         status: int,
         content_type: str | None,
         body: bytes,
+        ctx: Context | None = None,
     ) -> bool:
-        """Commit the work with its answer, or store a refusal; False when nothing was kept."""
+        """Commit the work with its answer, or store a refusal (with the audit rows of the
+        refused attempt, ``Context.audit_refusal``); False when nothing was kept."""
         try:
             if status >= 500:
                 session.rollback()
@@ -173,10 +177,13 @@ class IdempotencyMiddleware:
                 return True
             if status >= 400:
                 session.rollback()
-                run_in_transaction(
-                    self.sessions,
-                    lambda s: claims.store(s, key_id, key, status, content_type, body),
-                )
+
+                def store_refusal(s: Session) -> None:
+                    claims.store(s, key_id, key, status, content_type, body)
+                    if ctx is not None:  # a refused attempt's audit rows
+                        ctx.write_refusals(s)
+
+                run_in_transaction(self.sessions, store_refusal)
                 return True
             claims.store(session, key_id, key, status, content_type, body)
             session.commit()

@@ -5,9 +5,12 @@
     ├── UnknownTransaction      a transaction id that does not exist
     ├── UnbalancedTransaction   legs that do not sum to zero
     ├── InsufficientFunds       a debit that would take an account below zero
+    │   └── InsufficientBalance     a patient spending more than their balance
     ├── BelowThreshold          a debit from an account whose balance is under the minimum
+    │   └── BalanceBelowThreshold   a patient spending while under the minimum
     ├── AlreadyReversed         a second reversal of one transaction
     ├── NotReversible           a reversal of a reversal
+    │   └── NotCorrectable          a payout, payment, forfeiture or migration reversed
     ├── RuleSetError            a rule set file that cannot be read or does not fit the schema
     ├── BackupFailed            a backup or restore that cannot be made
     ├── NoRuleSet               no rule set for an event's year and district
@@ -43,6 +46,7 @@ __all__ = [
     "AlreadyPaid",
     "AlreadyReversed",
     "BackupFailed",
+    "BalanceBelowThreshold",
     "BeforeEnrolment",
     "BelowThreshold",
     "Conflict",
@@ -51,12 +55,14 @@ __all__ = [
     "Forbidden",
     "FutureDate",
     "ImportConflict",
+    "InsufficientBalance",
     "InsufficientFunds",
     "InvalidInput",
     "InvalidPhone",
     "LateEntry",
     "LedgerError",
     "NoRuleSet",
+    "NotCorrectable",
     "NotFound",
     "NotParticipating",
     "NotReversible",
@@ -101,7 +107,7 @@ class InsufficientFunds(LedgerError):
             f"account {account_id} holds {balance} M, {requested} M was asked for; "
             "book a smaller amount"
         )
-        self.account_id = account_id
+        self.account_id: int | None = account_id
         self.balance = balance
         self.requested = requested
 
@@ -113,7 +119,36 @@ class BelowThreshold(LedgerError):
         super().__init__(
             f"account {account_id} holds {balance} M; spending starts at {threshold} M"
         )
-        self.account_id = account_id
+        self.account_id: int | None = account_id
+        self.balance = balance
+        self.threshold = threshold
+
+
+class InsufficientBalance(InsufficientFunds):
+    """Raised when a patient spends more than their balance: said to the clinic without the
+    ledger's internal account ids."""
+
+    def __init__(self, balance: int, requested: int) -> None:
+        LedgerError.__init__(
+            self,
+            f"the patient's balance is {balance:,} M and {requested:,} M was asked for; "
+            "spend at most the balance",
+        )
+        self.account_id = None
+        self.balance = balance
+        self.requested = requested
+
+
+class BalanceBelowThreshold(BelowThreshold):
+    """Raised when a patient spends while their balance is under the rules' minimum: said to
+    the clinic without the ledger's internal account ids."""
+
+    def __init__(self, balance: int, threshold: int) -> None:
+        LedgerError.__init__(
+            self,
+            f"the patient's balance is {balance:,} M; mileage can be spent from {threshold:,} M",
+        )
+        self.account_id = None
         self.balance = balance
         self.threshold = threshold
 
@@ -131,6 +166,11 @@ class AlreadyReversed(LedgerError):
 
 class NotReversible(LedgerError):
     """Raised when a reversal is itself reversed; book a new transaction instead."""
+
+
+class NotCorrectable(NotReversible):
+    """Raised when a transaction of a kind no reversal or void may undo (a settlement's
+    payout, a payment, a forfeiture, a migration) is reversed or voided."""
 
 
 class RuleSetError(LedgerError):
@@ -203,10 +243,18 @@ class Conflict(LedgerError):
 
 
 class DuplicatePatient(Conflict):
-    """Raised when a person (name, birth date, phone) is registered a second time."""
+    """Raised when a person (name, birth date, phone) is registered a second time.
 
-    def __init__(self, existing_id: str) -> None:
-        super().__init__(f"this person is already registered as patient {existing_id}")
+    ``existing_id`` names the patient already registered; an action raises it without the id
+    when the caller may not read that patient, so the answer says nothing about them.
+    """
+
+    def __init__(self, existing_id: str | None) -> None:
+        super().__init__(
+            "this person is already registered"
+            + (f" as patient {existing_id}" if existing_id else "")
+            + "; look them up instead of registering them again"
+        )
         self.existing_id = existing_id
 
 

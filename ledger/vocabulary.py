@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "CORRECTABLE_KINDS",
     "LEAVING_STATUSES",
     "Beneficiary",
     "ClinicKind",
@@ -78,6 +79,20 @@ class TransactionKind(StrEnum):
     SETTLEMENT = "settlement"
     PAYMENT = "payment"
     REVERSAL = "reversal"
+
+
+# The only kinds a reversal (a health centre's, the city's) or a void (a clinic's own entry)
+# may undo: the programme's events, which a person can record by mistake. A settlement's
+# payout, a payment, a forfeiture and a migration are the ledger's own consequences, each
+# corrected by its own explicit operation if at all (reversing a payout would pay its closed
+# quarter twice); a reversal is undone by booking the event again. The database refuses the
+# others too (migration ``0007_identity``, trigger ``transactions_correctable``).
+CORRECTABLE_KINDS = (
+    TransactionKind.ENROLMENT,
+    TransactionKind.VISIT,
+    TransactionKind.EDUCATION,
+    TransactionKind.REDEMPTION,
+)
 
 
 class EventKind(StrEnum):

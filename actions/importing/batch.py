@@ -101,6 +101,7 @@ def _import_row(
     ctx = system_context(PRINCIPAL, calendar, now=now)
 
     def work(session: Session) -> RowImported:
+        cells.check_text(row)
         return importer(session, ctx, row)
 
     reason, cause = "", ""
@@ -109,6 +110,8 @@ def _import_row(
             return run_in_transaction(factory, work)
         except LedgerError as error:
             reason, cause = _reason(error), type(error).__name__
+            if ctx.refusals:  # a refused attempt is audited, though its row rolled back
+                run_in_transaction(factory, ctx.write_refusals)
         except IntegrityError as error:
             # Most likely a twin import committed the same legacy id meanwhile: one more
             # attempt finds it and answers "already imported" (or the conflict).

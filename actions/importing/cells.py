@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ledger.errors import InvalidInput, UnknownDistrict
 from ledger.models import District
+from ledger.text import unsafe_character
 
 __all__ = [
     "CLINIC_KINDS",
@@ -22,6 +23,7 @@ __all__ = [
     "EVENT_TYPES",
     "Row",
     "amount",
+    "check_text",
     "choice",
     "conditions",
     "date",
@@ -59,6 +61,19 @@ DATE = re.compile(
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?"
     r"|(?P<y8>\d{4})(?P<m8>\d{2})(?P<d8>\d{2})"
 )
+
+
+def check_text(row: Row) -> None:
+    """Refuse a row any of whose cells holds a control or invisible formatting character
+    (``ledger.text.unsafe_character``): the importer is an edge like a request body."""
+    for column, value in row.items():
+        refused = unsafe_character(value)
+        if refused is not None:
+            raise InvalidInput(
+                f"{column} holds an invisible control or formatting character ({refused}); "
+                "remove it from the file",
+                field=column,
+            )
 
 
 def required(row: Row, column: str) -> str:

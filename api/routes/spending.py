@@ -6,10 +6,9 @@ from fastapi import APIRouter
 
 from actions import spending
 from api import present
-from api.authorise import ClinicContext
+from api.authorise import ClinicContext, OwnEntry, SpendingPatient
 from api.deps import SessionDep
 from api.schemas import Redemption, RedemptionCreate, Reversal, VoidCreate, problems
-from ledger.services.reading import transaction_number
 
 router = APIRouter(prefix="/v1", tags=["spending"])
 
@@ -18,15 +17,13 @@ router = APIRouter(prefix="/v1", tags=["spending"])
     "/patients/{patient_id}/redemptions",
     status_code=201,
     response_model=Redemption,
-    responses=problems(403, 404),
+    responses=problems(403, 404, 409),
 )
 def redeem(
-    patient_id: str, body: RedemptionCreate, session: SessionDep, ctx: ClinicContext
+    patient: SpendingPatient, body: RedemptionCreate, session: SessionDep, ctx: ClinicContext
 ) -> Redemption:
     """Spend mileage at the calling clinic: any participating clinic where the patient may."""
-    spent = spending.redeem(
-        session, ctx, patient_id=patient_id, clinic_id=ctx.clinic_id, **body.model_dump()
-    )
+    spent = spending.redeem(session, ctx, patient, clinic_id=ctx.clinic_id, **body.model_dump())
     return present.redemption(spent)
 
 
@@ -36,11 +33,6 @@ def redeem(
     response_model=Reversal,
     responses=problems(403, 404, 409),
 )
-def void(
-    transaction_id: str, body: VoidCreate, session: SessionDep, ctx: ClinicContext
-) -> Reversal:
+def void(original: OwnEntry, body: VoidCreate, session: SessionDep, ctx: ClinicContext) -> Reversal:
     """A clinic voids its own mistaken entry while its quarter is open (booked as a reversal)."""
-    undone = spending.void_entry(
-        session, ctx, transaction_id=transaction_number(transaction_id), reason=body.reason
-    )
-    return present.reversal(undone)
+    return present.reversal(spending.void_entry(session, ctx, original, reason=body.reason))

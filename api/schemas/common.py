@@ -15,7 +15,10 @@ from pydantic import (
     ConfigDict,
     Field,
     WithJsonSchema,
+    field_validator,
 )
+
+from ledger.text import unsafe_character
 
 T = TypeVar("T")
 
@@ -23,7 +26,36 @@ DistrictCode = Annotated[str, Field(pattern=r"^[0-9]{5}$", examples=["11740"])]
 
 
 class Body(BaseModel):
+    """A request body: unknown fields refused, text trimmed, and no text anywhere in it (lists
+    and nested objects included) holding a control or invisible formatting character
+    (``ledger.text.unsafe_character``: NUL, newlines, U+202E, ...), each refused as 422
+    ``invalid`` naming its field."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_hidden_characters(cls, value: Any) -> Any:
+        refused = _hidden_character(value)
+        if refused is not None:
+            raise ValueError(
+                f"holds an invisible control or formatting character ({refused}); remove it"
+            )
+        return value
+
+
+def _hidden_character(value: Any) -> str | None:
+    """The first refused character in ``value``'s text, walking lists and objects."""
+    if isinstance(value, str):
+        return unsafe_character(value)
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, list | tuple):
+        for item in value:
+            found = _hidden_character(item)
+            if found is not None:
+                return found
+    return None
 
 
 def _text_only(value: Any) -> Any:

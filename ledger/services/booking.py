@@ -16,12 +16,13 @@ from ledger.clock import today
 from ledger.domain import AccountType, Limit, Transfer, TransferOutcome, mirror, plan
 from ledger.errors import (
     AlreadyReversed,
+    NotCorrectable,
     NotReversible,
     UnknownTransaction,
 )
 from ledger.records import Record, ReversalRecord
 from ledger.repository import LedgerRepository
-from ledger.vocabulary import TransactionKind
+from ledger.vocabulary import CORRECTABLE_KINDS, TransactionKind
 
 __all__ = ["Booked", "book", "open_account", "reverse"]
 
@@ -109,6 +110,10 @@ def reverse(
     The reversal is dated ``effective_date`` (today in Seoul by default), never the
     original's date: the past is not edited. A reversal may take a patient's balance below
     zero (mileage already spent), since a correction must always be bookable.
+
+    Only the programme's events are undone this way (``CORRECTABLE_KINDS``): a payout, a
+    payment, a forfeiture or a migration is refused (:class:`NotCorrectable`), here and by
+    the database.
     """
     repo = LedgerRepository(session)
     meta = record.to_meta() if record is not None else {}
@@ -120,6 +125,11 @@ def reverse(
         raise NotReversible(
             f"transaction {transaction_id} is itself a reversal of {original.reverses_id}; "
             "book a new transaction instead"
+        )
+    if original.kind not in CORRECTABLE_KINDS:
+        raise NotCorrectable(
+            f"transaction {transaction_id} is a {original.kind}, which no reversal undoes; "
+            f"only {', '.join(CORRECTABLE_KINDS)} transactions are reversed"
         )
     entries = repo.entries_of(transaction_id)
     postings = repo.limit_postings_of(transaction_id)

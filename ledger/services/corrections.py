@@ -10,22 +10,21 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from ledger import clock
-from ledger.errors import InvalidInput, QuarterClosed, UnknownTransaction
+from ledger.errors import InvalidInput, NotCorrectable, QuarterClosed, UnknownTransaction
 from ledger.models import Transaction
 from ledger.records import ReversalRecord, read_record
 from ledger.services import periods
 from ledger.services.booking import Booked, reverse
-from ledger.vocabulary import TransactionKind
+from ledger.vocabulary import CORRECTABLE_KINDS
 
-__all__ = ["VOIDABLE", "void_entry"]
+__all__ = ["is_own_entry", "void_entry"]
 
-# What a clinic may void of its own: the events it recorded, not a settlement's bookings.
-VOIDABLE = (
-    TransactionKind.VISIT,
-    TransactionKind.EDUCATION,
-    TransactionKind.ENROLMENT,
-    TransactionKind.REDEMPTION,
-)
+
+def is_own_entry(original: Transaction | None, clinic_id: str) -> bool:
+    """Whether ``original`` is an entry the clinic recorded (its meta names the clinic)."""
+    if original is None:
+        return False
+    return read_record((original.details or {}).get("meta")).clinic == clinic_id
 
 
 def void_entry(
@@ -39,10 +38,15 @@ def void_entry(
     """A clinic voids its own mistaken entry while the entry's quarter is open."""
     today = today or clock.today()
     original = session.get(Transaction, transaction_id)
-    if original is None or read_record((original.details or {}).get("meta")).clinic != clinic_id:
+    if original is None or not is_own_entry(original, clinic_id):
         raise UnknownTransaction(f"no transaction {transaction_id} of this clinic")
-    if original.kind not in VOIDABLE:
-        raise InvalidInput(f"a {original.kind} entry is corrected by the health centre")
+    if original.kind not in CORRECTABLE_KINDS:
+        # What a clinic may void of its own: the events it recorded, not a settlement's
+        # payout or a payment, which nobody undoes with a void or a reversal.
+        raise NotCorrectable(
+            f"a {original.kind} entry cannot be voided; only {', '.join(CORRECTABLE_KINDS)} "
+            "entries are"
+        )
     if not reason.strip():
         raise InvalidInput("say why the entry is voided", field="reason")
     district = original.district or ""

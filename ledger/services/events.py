@@ -62,6 +62,8 @@ def check_event_date(day: dt.date, *, enrolled_on: dt.date, rules: RuleSet, toda
             field="date",
         )
     if day < enrolled_on:
+        # Not the enrolment date itself: a clinic that may spend a patient's mileage, or
+        # that held their class, may not read their record.
         raise BeforeEnrolment(
-            f"{day} is before the patient's enrolment on {enrolled_on}", field="date"
+            f"{day} is before the patient's enrolment; check the date", field="date"
         )

@@ -19,6 +19,7 @@ from ledger import clock
 from ledger.domain import AccountType, Transfer
 from ledger.errors import (
     DuplicatePatient,
+    FutureDate,
     InvalidInput,
     InvalidPhone,
     PatientErased,
@@ -37,6 +38,7 @@ from ledger.services.events import check_event_date, rules_for
 from ledger.services.identity import erased_before
 from ledger.services.periods import period_for
 from ledger.services.reading import balance
+from ledger.text import normalise_name, unsafe_character
 from ledger.vocabulary import (
     LEAVING_STATUSES,
     Beneficiary,
@@ -56,6 +58,7 @@ __all__ = [
     "home_clinic_on",
     "leave_programme",
     "normalise_phone",
+    "patient_name",
     "register_patient",
     "summarise",
     "update_patient",
@@ -105,12 +108,33 @@ def get_patient(session: Session, patient_id: str, *, for_update: bool = False) 
     return patient
 
 
+def patient_name(raw: str) -> str:
+    """A patient's name as it is stored and compared (``ledger.text.normalise_name``), after
+    refusing the characters no text may hold; the same person written in another Unicode
+    form, with a zero-width character or with other spacing is one name."""
+    refused = unsafe_character(raw)
+    if refused is not None:
+        raise InvalidInput(
+            f"the name holds an invisible control or formatting character ({refused}); "
+            "type it again",
+            field="name",
+        )
+    name = normalise_name(raw)
+    if not name:
+        raise InvalidInput("a patient needs a name", field="name")
+    return name
+
+
 def find_patient(session: Session, *, name: str, birth_date: dt.date, phone: str) -> Patient | None:
+    """The patient registered as this person (name in any spelling, phone in any format)."""
+    return _registered_as(session, patient_name(name), birth_date, normalise_phone(phone))
+
+
+def _registered_as(session: Session, name: str, birth_date: dt.date, e164: str) -> Patient | None:
+    """The patient stored under exactly this (normalised) name, birth date and phone."""
     return session.execute(
         select(Patient).where(
-            Patient.name == name.strip(),
-            Patient.birth_date == birth_date,
-            Patient.phone == normalise_phone(phone),
+            Patient.name == name, Patient.birth_date == birth_date, Patient.phone == e164
         )
     ).scalar()
 
@@ -131,22 +155,19 @@ def register_patient(
 ) -> Registered:
     """Register a patient at their home clinic and book the enrolment awards.
 
-    A person whose earlier patient record was erased is registered like anyone, recognised
-    by the keyed hash the erasure kept: the enrolment awards (the patient's and the clinic's)
-    are once per person, so theirs are withheld as ``once_only``.
+    The same person registered before is refused (:class:`DuplicatePatient`) only once every
+    other check has passed, so that a probe for who is registered must be a registration
+    this clinic could make. A person whose earlier patient record was erased is registered
+    like anyone, recognised by the keyed hash the erasure kept: the enrolment awards (the
+    patient's and the clinic's) are once per person, so theirs are withheld as ``once_only``.
     """
     today = today or clock.today()
     enrolled_on = enrolled_on or today
-    name = name.strip()
-    if not name:
-        raise InvalidInput("a patient needs a name", field="name")
+    name = patient_name(name)
     if birth_date > today:
         raise InvalidInput("a birth date cannot be in the future", field="birth_date")
     wanted = _conditions(conditions)
     e164 = normalise_phone(phone)
-    existing = find_patient(session, name=name, birth_date=birth_date, phone=e164)
-    if existing is not None:
-        raise DuplicatePatient(existing.id)
     clinic = get_clinic(session, clinic_id)
     if clinic.kind != ClinicKind.CHRONIC:
         raise InvalidInput(
@@ -156,6 +177,9 @@ def register_patient(
     ruleset = rules_for(rules, enrolled_on, clinic.district)
     check_event_date(enrolled_on, enrolled_on=enrolled_on, rules=ruleset, today=today)
     ensure_participating(clinic, enrolled_on)
+    existing = _registered_as(session, name, birth_date, e164)
+    if existing is not None:
+        raise DuplicatePatient(existing.id)
     patient_id = new_id("pat")
     now = clock.now()
     patient = Patient(
@@ -218,15 +242,37 @@ def home_clinic_on(session: Session, patient: Patient, day: dt.date) -> Clinic:
 
 
 def change_home_clinic(
-    session: Session, *, patient_id: str, clinic_id: str, on: dt.date | None = None
+    session: Session,
+    *,
+    patient_id: str,
+    clinic_id: str,
+    on: dt.date | None = None,
+    today: dt.date | None = None,
 ) -> Patient:
-    """Move a patient to another home clinic from day ``on``; the balance moves with them."""
-    on = on or clock.today()
+    """Move a patient to another home clinic of their district from day ``on`` (not later
+    than today); the balance moves with them.
+
+    A patient who moves to another district leaves the programme here (``moved``) and
+    registers there: their balance belongs to this district's budget.
+    """
+    today = today or clock.today()
+    on = on or today
     patient = get_patient(session, patient_id, for_update=True)
-    ensure_active(patient)
     clinic = get_clinic(session, clinic_id)
+    if clinic.district != patient.district:
+        raise InvalidInput(
+            "a home clinic is in the patient's district; a patient moving to another district "
+            "leaves the programme here (moved) and registers there",
+            field="clinic_id",
+        )
+    ensure_active(patient)
     if clinic.kind != ClinicKind.CHRONIC:
         raise InvalidInput("a home clinic is a chronic-disease clinic", field="clinic_id")
+    if on > today:
+        raise FutureDate(
+            f"{on} is after today ({today}, Asia/Seoul); record the move when it happens",
+            field="on",
+        )
     ensure_participating(clinic, on)
     if on < patient.enrolled_on:
         raise InvalidInput("the move cannot predate the enrolment", field="on")
@@ -296,7 +342,7 @@ def update_patient(
         )
     if phone is not None:
         e164 = normalise_phone(phone)
-        twin = find_patient(session, name=name, birth_date=birth_date, phone=e164)
+        twin = _registered_as(session, name, birth_date, e164)
         if twin is not None and twin.id != patient.id:
             raise DuplicatePatient(twin.id)
         patient.phone = e164
@@ -341,7 +387,12 @@ def _conditions(conditions: Collection[str]) -> set[str]:
 
 
 def ensure_active(patient: Patient) -> None:
+    """Refuse an event for a patient who left the programme (moved, withdrawn, deceased).
+
+    The message says nothing of when or why they left: a clinic that may spend a patient's
+    mileage may not read their record.
+    """
     if patient.status != PatientStatus.ACTIVE:
         raise PatientNotActive(
-            f"patient {patient.id} left the programme on {patient.left_on} ({patient.status})"
+            "the patient has left the programme; nothing more is recorded or spent for them"
         )

@@ -130,9 +130,13 @@ MATRIX: list[Row] = [
     *who("POST", "/v1/education-sessions/{session_y}/attendance",
          {"patient_id": "{fresh_patient}"}, hidden="session_y",
          city=403, hc_a=404, hc_b=404, clinic_x=201, clinic_y=201, clinic_z=404),
+    # X's patient (district A) at district B's session: on the slip X records, A's budget pays;
+    # B's health centre may not book its class on A's budget, and learns nothing of A's patient
     *who("POST", "/v1/education-sessions/{session_hc_b}/attendance",
          {"patient_id": "{fresh_patient}"}, hidden="session_hc_b",
-         city=403, hc_a=404, hc_b=201, clinic_x=201, clinic_y=404, clinic_z=404),
+         city=403, hc_a=404, clinic_x=201, clinic_y=404, clinic_z=404),
+    *who("POST", "/v1/education-sessions/{session_hc_b}/attendance",
+         {"patient_id": "{fresh_patient}"}, hidden="fresh_patient", hc_b=404),
     # ---- ledger
     *who("GET", "/v1/patients/{patient}/statement?year=2024", hidden="patient",
          city=200, hc_a=200, hc_b=404, clinic_x=200, clinic_y=404, clinic_z=404),

@@ -12,6 +12,7 @@ from ledger.errors import (
     AlreadyReversed,
     BelowThreshold,
     InsufficientFunds,
+    NotCorrectable,
     NotReversible,
 )
 from ledger.services.booking import book, reverse
@@ -24,9 +25,10 @@ ANNUAL = Limit("2024/annual", "annual_cap", max_amount=35_000)
 
 
 def award(session: Session, expense: int, patient: int, amount: int, *limits: Limit, **kw):
+    # Booked as a visit's award: a reversal undoes only the programme's events.
     return book(
         session,
-        kind="award",
+        kind="visit",
         effective_date=kw.pop("day", DAY),
         transfers=[Transfer(debit=expense, credit=patient, amount=amount, limits=limits)],
         **kw,
@@ -126,6 +128,18 @@ def test_a_transaction_is_reversed_at_most_once(session: Session) -> None:
         reverse(session, transaction_id=first.transaction_id, reason="typo")
     with pytest.raises(NotReversible):
         reverse(session, transaction_id=reversal.transaction_id, reason="undo the undo")
+
+
+@pytest.mark.parametrize("kind", ["settlement", "payment", "forfeiture", "migration"])
+def test_only_the_programmes_events_are_reversed(session: Session, kind: str) -> None:
+    """A payout, a payment, a forfeiture or a migration is never undone by a reversal."""
+    expense, patient = make_award_accounts(session)
+    booked = book(
+        session, kind=kind, effective_date=DAY, transfers=[Transfer(expense, patient, 1_000)]
+    )
+    with pytest.raises(NotCorrectable):
+        reverse(session, transaction_id=booked.transaction_id, reason="by mistake")
+    assert balance(session, patient) == 1_000
 
 
 def test_balance_as_of_a_date_counts_only_what_was_dated_by_then(session: Session) -> None:

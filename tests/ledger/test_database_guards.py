@@ -13,6 +13,7 @@ from ledger.db import session_scope
 from ledger.domain import Transfer
 from ledger.migrate import heads
 from ledger.services.booking import book
+from ledger.vocabulary import CORRECTABLE_KINDS, TransactionKind
 from tests.factories import make_award_accounts
 
 
@@ -102,6 +103,50 @@ def test_truncating_the_ledger_is_refused_on_postgresql(
         return
     for table in ("entries", "transactions", "limit_postings"):
         refused(engine, f"TRUNCATE {table} CASCADE")
+
+
+def _reversal_statements(engine: Engine, original: int, reversal: int) -> list[str]:
+    """A hand-written reversal of ``original``: its legs negated, then its header."""
+    with engine.connect() as conn:
+        legs = conn.execute(
+            text("SELECT account_id, amount FROM entries WHERE transaction_id = :t"),
+            {"t": original},
+        ).all()
+    return [
+        *(
+            "INSERT INTO entries (transaction_id, account_id, amount) "
+            f"VALUES ({reversal}, {account}, {-amount})"
+            for account, amount in legs
+        ),
+        "INSERT INTO transactions (id, kind, effective_date, booked_at, details, reverses_id) "
+        f"VALUES ({reversal}, 'reversal', '2024-05-02', '2024-05-02T00:00:00+09:00', '{{}}', "
+        f"{original})",
+    ]
+
+
+@pytest.mark.parametrize("kind", list(TransactionKind))
+def test_the_database_reverses_only_what_the_vocabulary_calls_correctable(
+    engine: Engine, sessions: sessionmaker[Session], kind: TransactionKind
+) -> None:
+    """A hand-written reversal gets past the database only for an enrolment, a visit, an
+    education attendance or a redemption (``CORRECTABLE_KINDS``), whatever the code does."""
+    with session_scope(sessions) as session:
+        expense, patient = make_award_accounts(session)
+        tx = book(
+            session,
+            kind=kind,
+            effective_date=dt.date(2024, 5, 1),
+            transfers=[Transfer(expense, patient, 1_000)],
+        ).transaction_id
+    statements = _reversal_statements(engine, tx, 999_100 + list(TransactionKind).index(kind))
+    if kind not in CORRECTABLE_KINDS:
+        refused(engine, *statements)
+        return
+    with engine.connect() as conn:
+        attempt = conn.begin()
+        for statement in statements:
+            conn.execute(text(statement))
+        attempt.rollback()  # accepted; the hand-written rows are not kept
 
 
 def test_the_migrations_have_one_head() -> None:

@@ -233,7 +233,7 @@ class LedgerMachine(RuleBasedStateMachine):
             Transfer(self.expense, self.patients[p], amount, limits, tag=f"award-{i}")
             for i, (p, amount, limits) in enumerate(awards)
         )
-        request = Request("award", transfers)
+        request = Request("visit", transfers)  # an event's award, which a reversal may undo
         expected = self.expect_awards(transfers)
         booked = self.run(request.send)
         assert [(o.amount, o.clipped, o.reason) for o in booked.outcomes] == expected.outcomes

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_erasure"
-down_revision = "0006"
+down_revision = "0007_identity"
 branch_labels = None
 depends_on = None
 
