@@ -22,7 +22,6 @@ import hashlib
 import hmac
 import logging
 import secrets
-import unicodedata
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Session
 from ledger import clock
 from ledger.models import Erasure, ServiceSecret
 from ledger.settings import get_settings
+from ledger.text import normalise_name as stored_form
 
 __all__ = ["erased_before", "identity_hash", "normalise_name", "signing_key"]
 
@@ -41,10 +41,8 @@ SEPARATOR = "\x1f"  # ASCII unit separator: never part of a name, a date or a ph
 
 
 def normalise_name(name: str) -> str:
-    """A name as identity compares it: one spelling for what a reader sees as one name."""
-    text = unicodedata.normalize("NFKC", name)
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-    return " ".join(text.split()).casefold()
+    """A name as identity compares it: the form names are stored in, case folded."""
+    return stored_form(name).casefold()
 
 
 def identity_hash(key: bytes, *, name: str, birth_date: dt.date, phone: str) -> str:
