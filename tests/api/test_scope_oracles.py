@@ -167,6 +167,7 @@ def _bodies(fixed: Mapping[str, str]) -> dict[tuple[str, str], Any]:
         ("post", "/v1/patients/{patient_id}/leaving"): body(
             {"status": st.sampled_from(["moved", "withdrawn", "deceased"])}, {"on": DATES}
         ),
+        ("post", "/v1/patients/{patient_id}/erasure"): body({"reason": TEXT}),
         ("post", "/v1/patients/{patient_id}/visits"): body(
             {"visited_on": DATES},
             {"systolic": st.integers(40, 300), "next_visit_on": DATES},
@@ -395,7 +396,7 @@ def test_spending_outside_the_patients_district_says_nothing_about_the_patient(
             {"amount": 9_999_999, "purpose": "treatment", "spent_on": "2024-06-12"},
             {"amount": 1_000, "purpose": "eye_exam", "spent_on": "2024-06-05"},
             {"amount": 1_000, "purpose": "test", "spent_on": "2024-06-20"},
-            {"amount": 1_000, "purpose": "test", "spent_on": "2010-01-01"},
+            {"amount": 1_000, "purpose": "test", "spent_on": "2013-01-02"},
         ):
             response = client.post(
                 f"/v1/patients/{patient}/redemptions", headers=headers[Z], json=spend
