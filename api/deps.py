@@ -16,13 +16,27 @@ from actions.context import Context
 from api.errors import BadSignature, Unauthenticated
 from ledger import clock
 from ledger.db import session_scope
+from ledger.errors import LedgerError
 from ledger.services.access import Principal, authenticate
 from notifications.calendar import SendingCalendar
 from notifications.twilio import valid_signature
 
+KEEP_REFUSALS = "keep_refusals"
+
+
+def keep_refusals(session: Session) -> None:
+    """Commit what the action writes even when it then refuses: for an action whose refusals
+    are records themselves (a look-up that found nobody, or one past the caller's rate)."""
+    session.info[KEEP_REFUSALS] = True
+
+
+def keeps_refusals(session: Session) -> bool:
+    return bool(session.info.get(KEEP_REFUSALS))
+
 
 def get_session(request: Request) -> Iterator[Session]:
-    """The request's session: committed after the route, before the answer is sent.
+    """The request's session: committed after the route, before the answer is sent; rolled
+    back when the route raises (unless it keeps its refusals, see ``keep_refusals``).
 
     When the idempotency layer already opened one (a POST with an Idempotency-Key), that
     one is used and the layer commits it together with the stored answer.
@@ -32,10 +46,25 @@ def get_session(request: Request) -> Iterator[Session]:
         yield owned
         return
     with session_scope(request.app.state.sessions) as session:
-        yield session
+        try:
+            yield session
+        except LedgerError:
+            if keeps_refusals(session):
+                session.commit()
+            raise
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_recording_session(session: SessionDep) -> Session:
+    """The request's session for an action whose refusals are records too: what the action
+    wrote before it refused (its audit row, its count against the caller's rate) is kept."""
+    keep_refusals(session)
+    return session
+
+
+RecordingSessionDep = Annotated[Session, Depends(get_recording_session)]
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 
@@ -96,6 +125,7 @@ def get_context(
         calendar,
         client=request.client.host if request.client else None,
         request_id=getattr(request.state, "request_id", None),
+        safeguards=request.app.state.safeguards,
     )
 
 

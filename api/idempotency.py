@@ -6,7 +6,10 @@
 2. The request then runs on a session this layer owns; a success is committed *together with*
    the stored answer, so a crash can never leave work done without its answer (which a retry
    would do again). A refusal (4xx) books nothing and its answer is stored for replays.
-3. A failure (5xx, or a failed commit) releases the claim, so the client can simply retry.
+3. A failure (5xx, or a failed commit) releases the claim, so the client can simply retry;
+   so does a "not now" (429), whose answer is not stored.
+4. An action whose refusals are records themselves (``api.deps.keep_refusals``: a look-up
+   that found nobody) keeps what it wrote when it refuses.
 
 A repeat with the same key and body gets the stored status and body; the same key with
 another body gets 422 ``idempotency_key_reused``. A lease that runs out (a worker died
@@ -27,6 +30,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.deps import keeps_refusals
 from api.errors import (
     IdempotencyKeyReused,
     InvalidRequest,
@@ -42,6 +46,9 @@ from ledger.services.idempotency import Decision
 log = logging.getLogger("api.idempotency")
 
 MAX_KEY_LENGTH = 200
+# Refusals that say "not now" rather than "no": not stored, so that the same request sent
+# again after its Retry-After runs (a 5xx is not stored either).
+COME_BACK_LATER = frozenset({429})
 
 
 class IdempotencyMiddleware:
@@ -161,14 +168,14 @@ class IdempotencyMiddleware:
                 session.rollback()
                 self._release(key_id, key)
                 return True
-            if status >= 400:
+            if status >= 400 and not keeps_refusals(session):
                 session.rollback()
                 run_in_transaction(
                     self.sessions,
-                    lambda s: claims.store(s, key_id, key, status, content_type, body),
+                    lambda s: self._settle(s, key_id, key, status, content_type, body),
                 )
                 return True
-            claims.store(session, key_id, key, status, content_type, body)
+            self._settle(session, key_id, key, status, content_type, body)
             session.commit()
             return True
         except Exception:
@@ -177,6 +184,16 @@ class IdempotencyMiddleware:
             raise
         finally:
             session.close()
+
+    @staticmethod
+    def _settle(
+        session: Session, key_id: str, key: str, status: int, content_type: str | None, body: bytes
+    ) -> None:
+        """Store the answer for replays, or drop the claim of a "not now"."""
+        if status in COME_BACK_LATER:
+            claims.release(session, key_id, key)
+        else:
+            claims.store(session, key_id, key, status, content_type, body)
 
     def _abandon(self, session: Session, key_id: str, key: str) -> None:
         session.rollback()

@@ -6,10 +6,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "mileage.sqlite3"
+DEFAULT_AUDIT_KEY_PATH = Path("var") / "audit.key"
 
 
 class Settings(BaseSettings):
@@ -20,6 +21,15 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
     late_entry_days: int | None = None
     rules_dir: str | None = None
+
+    # Personal data and abuse
+    lookups_per_minute: int = Field(
+        default=30, ge=1, description="look-ups by name, birth date and phone, per caller"
+    )
+    # The key of the audit trail's keyed hashes (ledger.pseudonyms); unset, it is read from
+    # `audit_key_file`, which is created on first use.
+    audit_key: SecretStr | None = None
+    audit_key_file: Path = DEFAULT_AUDIT_KEY_PATH
 
     # Texts
     sms_transport: Literal["console", "twilio"] = "console"
@@ -43,6 +53,13 @@ class Settings(BaseSettings):
     twilio_api_base: str = "https://api.twilio.com"
     # Twilio Messaging Service senders share the load: how many numbers send at once.
     sender_count: int = Field(default=1, ge=1)
+
+    @field_validator("audit_key")
+    @classmethod
+    def _long_enough(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and len(key.get_secret_value()) < 32:
+            raise ValueError("the audit key needs 32 characters or more (openssl rand -hex 32)")
+        return key
 
 
 @lru_cache(maxsize=1)

@@ -55,10 +55,18 @@ class IdempotentRequest(Base):
 
 
 class AuditEvent(Base):
-    """Who (key and its label) read or changed what, when, and from where."""
+    """Who (key and its label) read or changed what, when, and from where.
+
+    Append-only: the database refuses UPDATE and DELETE (and TRUNCATE on PostgreSQL). A row
+    never holds personal data: a look-up records its ``outcome`` and ``subject_hash``, a keyed
+    hash of the name, birth date and phone searched for (``ledger.pseudonyms``), never them.
+    """
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_patient_at", "patient_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_events_patient_at", "patient_id", "at"),
+        Index("ix_audit_events_subject_hash", "subject_hash"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(TZDateTime(), default=now, index=True)
@@ -70,3 +78,20 @@ class AuditEvent(Base):
     patient_id: Mapped[str | None] = mapped_column(String(32))
     client: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    subject_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class RateCounter(Base):
+    """How many times a principal did a rate-limited action in the current window.
+
+    One row per (principal, action), moved to the new window by the statement that counts
+    (``ledger.services.rates``); nothing sums the audit trail on the hot path.
+    """
+
+    __tablename__ = "rate_counters"
+
+    principal: Mapped[str] = mapped_column(String(32), primary_key=True)
+    action: Mapped[str] = mapped_column(String(40), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(TZDateTime())
+    count: Mapped[int] = mapped_column(Integer)

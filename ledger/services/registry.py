@@ -53,6 +53,7 @@ __all__ = [
     "get_patient",
     "home_clinic_on",
     "leave_programme",
+    "normalise_name",
     "normalise_phone",
     "register_patient",
     "summarise",
@@ -74,6 +75,11 @@ class PatientSummary:
     balance: int
     earned_this_year: int
     cap_remaining: int
+
+
+def normalise_name(raw: str) -> str:
+    """A name as identity compares it (registration, look-ups and their keyed hashes)."""
+    return raw.strip()
 
 
 def normalise_phone(raw: str) -> str:
@@ -104,7 +110,7 @@ def get_patient(session: Session, patient_id: str, *, for_update: bool = False) 
 def find_patient(session: Session, *, name: str, birth_date: dt.date, phone: str) -> Patient | None:
     return session.execute(
         select(Patient).where(
-            Patient.name == name.strip(),
+            Patient.name == normalise_name(name),
             Patient.birth_date == birth_date,
             Patient.phone == normalise_phone(phone),
         )
@@ -128,7 +134,7 @@ def register_patient(
     """Register a patient at their home clinic and book the enrolment awards."""
     today = today or clock.today()
     enrolled_on = enrolled_on or today
-    name = name.strip()
+    name = normalise_name(name)
     if not name:
         raise InvalidInput("a patient needs a name", field="name")
     if birth_date > today:
