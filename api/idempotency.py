@@ -1,19 +1,24 @@
-"""``Idempotency-Key`` on every POST, safe across processes.
+"""``Idempotency-Key`` on every POST, safe across processes and across a crash.
 
-1. The key is *claimed* in its own committed transaction (a row keyed by the caller's API key
-   and the Idempotency-Key, holding the request's hash and a lease), so a twin arriving while
-   the first is in flight, in this process or another, finds the claim and gets 409.
-2. The request then runs on a session this layer owns; a success is committed *together with*
-   the stored answer, so a crash can never leave work done without its answer (which a retry
-   would do again). A refusal (4xx) books nothing and its answer is stored for replays.
-3. A failure (5xx, or a failed commit) releases the claim, so the client can simply retry;
-   so does a "not now" (429), whose answer is not stored.
-4. An action whose refusals are records themselves (``api.deps.keep_refusals``: a look-up
-   that found nobody) keeps what it wrote when it refuses.
+1. A repeat whose key already has an answer is answered from it (a replay, or 422
+   ``idempotency_key_reused`` for another body), read without taking any lock.
+2. Otherwise the key is *claimed* for this request, in a way that lives exactly as long as
+   the request (``ledger/services/idempotency.py`` says how, per engine): on PostgreSQL in
+   the request's own transaction under an advisory lock that dies with the connection; on
+   SQLite in a committed row naming the serving process, which a repeat takes over at once
+   when that process is gone. A twin that arrives while the request truly runs, in this
+   process or another, gets 409 ``request_in_flight``.
+3. The request then runs on a session this layer owns, after a savepoint. A success is
+   committed *together with* the stored answer, so a crash can never leave work done
+   without its answer (which a retry would do again). A refusal (4xx) is rolled back to the
+   savepoint (it books nothing) and its answer is stored in the same transaction, for
+   replays; an action whose refusals are records themselves (``api.deps.keep_refusals``: a
+   look-up that found nobody) keeps what it wrote.
+4. A failure (5xx, or a commit that fails: 503 ``retry``) and a "not now" (429) leave no
+   claim and no stored answer, so the client can send the same request again later.
 
-A repeat with the same key and body gets the stored status and body; the same key with
-another body gets 422 ``idempotency_key_reused``. A lease that runs out (a worker died
-mid-request) lets the next repeat take the request over.
+Killed mid-request, the server leaves nothing that blocks the key: the first repeat after
+the restart gets the request's answer if it was committed, or runs the request now.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import logging
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import Response
@@ -82,23 +87,21 @@ class IdempotencyMiddleware:
         fingerprint = _fingerprint(scope, body)
         decision = await run_in_threadpool(self._peek, key_id, key, fingerprint)
         if decision is None:
-            decision = await run_in_threadpool(
-                run_in_transaction,
-                self.sessions,
-                lambda s: claims.claim(s, key_id, key, fingerprint),
-            )
+            session = self.sessions()
+            decision = await run_in_threadpool(self._claim, session, key_id, key, fingerprint)
+            if decision.action == "proceed":
+                await self._run(scope, replay_receive, send, session, key_id, key)
+                return
         if decision.action in ("reused", "in_flight"):
             await _refusal(decision.action)(scope, replay_receive, send)
             return
-        if decision.action == "replay":
-            await _send(
-                send, decision.status or 200, decision.content_type, decision.body, replayed=True
-            )
-            return
-        await self._run(scope, replay_receive, send, key_id, key)
+        await _send(
+            send, decision.status or 200, decision.content_type, decision.body, replayed=True
+        )
 
-    async def _run(self, scope: Scope, receive: Receive, send: Send, key_id: str, key: str) -> None:
-        session = self.sessions()
+    async def _run(
+        self, scope: Scope, receive: Receive, send: Send, session: Session, key_id: str, key: str
+    ) -> None:
         scope.setdefault("state", {})["session"] = session
         captured: list[Message] = []
 
@@ -106,6 +109,7 @@ class IdempotencyMiddleware:
             captured.append(message)
 
         try:
+            work = await run_in_threadpool(session.begin_nested)
             await self.app(scope, receive, capture)
         except BaseException:
             await run_in_threadpool(self._abandon, session, key_id, key)
@@ -116,7 +120,7 @@ class IdempotencyMiddleware:
         body = b"".join(m.get("body", b"") for m in captured if m["type"] == "http.response.body")
         try:
             stored = await run_in_threadpool(
-                self._finish, session, key_id, key, status, content_type, body
+                self._finish, session, work, key_id, key, status, content_type, body
             )
         except DBAPIError as error:  # its text may quote personal data: type and state only
             log.error(
@@ -145,6 +149,25 @@ class IdempotencyMiddleware:
         with self.readers() as session:
             return claims.peek(session, key_id, key, fingerprint)
 
+    def _claim(self, session: Session, key_id: str, key: str, fingerprint: str) -> Decision:
+        """Claim the key in ``session``'s transaction (PostgreSQL) or in a committed
+        transaction of its own (SQLite); ``session`` is closed unless the request proceeds."""
+        try:
+            if claims.claims_in_request_transaction(session):
+                decision = claims.claim(session, key_id, key, fingerprint)
+            else:
+                decision = run_in_transaction(
+                    self.sessions, lambda s: claims.claim(s, key_id, key, fingerprint)
+                )
+        except BaseException:
+            session.rollback()
+            session.close()
+            raise
+        if decision.action != "proceed":
+            session.rollback()
+            session.close()
+        return decision
+
     def _key_id(self, authorization: str) -> str | None:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
@@ -156,26 +179,28 @@ class IdempotencyMiddleware:
     def _finish(
         self,
         session: Session,
+        work: SessionTransaction,
         key_id: str,
         key: str,
         status: int,
         content_type: str | None,
         body: bytes,
     ) -> bool:
-        """Commit the work with its answer, or store a refusal; False when nothing was kept."""
+        """Commit the work with its answer, or a refusal's answer alone; False when nothing
+        was kept."""
         try:
             if status >= 500:
                 session.rollback()
                 self._release(key_id, key)
                 return True
             if status >= 400 and not keeps_refusals(session):
-                session.rollback()
-                run_in_transaction(
-                    self.sessions,
-                    lambda s: self._settle(s, key_id, key, status, content_type, body),
-                )
-                return True
-            self._settle(session, key_id, key, status, content_type, body)
+                work.rollback()
+            elif work.is_active:
+                work.commit()
+            if status in COME_BACK_LATER:
+                claims.release(session, key_id, key)
+            else:
+                claims.store(session, key_id, key, status, content_type, body)
             session.commit()
             return True
         except Exception:
@@ -185,22 +210,13 @@ class IdempotencyMiddleware:
         finally:
             session.close()
 
-    @staticmethod
-    def _settle(
-        session: Session, key_id: str, key: str, status: int, content_type: str | None, body: bytes
-    ) -> None:
-        """Store the answer for replays, or drop the claim of a "not now"."""
-        if status in COME_BACK_LATER:
-            claims.release(session, key_id, key)
-        else:
-            claims.store(session, key_id, key, status, content_type, body)
-
     def _abandon(self, session: Session, key_id: str, key: str) -> None:
         session.rollback()
         session.close()
         self._release(key_id, key)
 
     def _release(self, key_id: str, key: str) -> None:
+        """Drop a claim committed apart (SQLite); on PostgreSQL the rollback already has."""
         run_in_transaction(self.sessions, lambda s: claims.release(s, key_id, key))
 
 

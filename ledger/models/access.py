@@ -40,7 +40,12 @@ class ApiKey(Base):
 
 
 class IdempotentRequest(Base):
-    """A POST's Idempotency-Key: claimed before the work, holding the answer after it."""
+    """A POST's Idempotency-Key: claimed for the work, holding the answer after it.
+
+    ``claimed_by`` names the process that holds an unanswered claim
+    (``ledger.processes``); ``claimed_until`` is the lease that decides only when that
+    process's liveness cannot be checked (another host). See ``ledger.services.idempotency``.
+    """
 
     __tablename__ = "idempotent_requests"
 
@@ -51,6 +56,7 @@ class IdempotentRequest(Base):
     response: Mapped[str | None] = mapped_column(String)
     content_type: Mapped[str | None] = mapped_column(String(100))
     claimed_until: Mapped[dt.datetime] = mapped_column(TZDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(TZDateTime(), default=now)
 
 
