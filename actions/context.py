@@ -4,22 +4,48 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ledger import clock
 from ledger.errors import Forbidden
+from ledger.pseudonyms import Pseudonyms
 from ledger.services.access import Principal, record_audit
+from ledger.settings import Settings, get_settings
 from notifications.calendar import SendingCalendar
 
-__all__ = ["Context", "system_context"]
+__all__ = ["Context", "Safeguards", "system_context"]
+
+
+@dataclass(frozen=True)
+class Safeguards:
+    """What keeps personal data from being probed: how many look-ups by name, birth date and
+    phone a caller may make a minute, and the keyed hashes that name what a look-up searched
+    for in the audit trail."""
+
+    lookups_per_minute: int
+    pseudonyms: Pseudonyms
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Safeguards:
+        return cls(
+            settings.lookups_per_minute,
+            Pseudonyms(settings.audit_key, settings.audit_key_file),
+        )
+
+
+@lru_cache(maxsize=1)
+def _configured() -> Safeguards:
+    return Safeguards.from_settings(get_settings())
 
 
 @dataclass(frozen=True)
 class Context:
     """The caller (a principal), the moment (``now``; ``today`` in Seoul, which tests move on
-    their own to play a year), the texts' sending calendar, and the request's origin."""
+    their own to play a year), the texts' sending calendar, the request's origin, and the
+    safeguards of personal data (the service's configured ones unless given)."""
 
     principal: Principal
     now: dt.datetime
@@ -31,6 +57,7 @@ class Context:
     # refusal rolls back) until the edge writes them in one of their own: see
     # ``audit_refusal``.
     refusals: list[dict[str, Any]] = field(default_factory=list, compare=False, repr=False)
+    safeguards: Safeguards = field(default_factory=_configured)
 
     @property
     def label(self) -> str:
@@ -45,9 +72,17 @@ class Context:
         return self.principal.clinic_id
 
     def audit(
-        self, session: Session, action: str, resource: str, *, patient_id: str | None = None
+        self,
+        session: Session,
+        action: str,
+        resource: str,
+        *,
+        patient_id: str | None = None,
+        outcome: str | None = None,
+        subject_hash: str | None = None,
     ) -> None:
-        """Record that this caller did ``action`` to ``resource`` (in the same transaction)."""
+        """Record that this caller did ``action`` to ``resource`` (in the same transaction);
+        a search records its ``outcome`` and the keyed hash of whom it searched for."""
         record_audit(
             session,
             principal=self.principal,
@@ -56,6 +91,8 @@ class Context:
             patient_id=patient_id,
             client=self.client,
             request_id=self.request_id,
+            outcome=outcome,
+            subject_hash=subject_hash,
         )
 
     def audit_refusal(self, action: str, resource: str, *, patient_id: str | None = None) -> None:

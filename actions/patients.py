@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from actions import policy
 from actions.context import Context
-from ledger.errors import DuplicatePatient, UnknownPatient
+from ledger.errors import DuplicatePatient, RateLimited, UnknownPatient
 from ledger.models import Patient
 from ledger.programme import Award
-from ledger.services import clinics, registry
+from ledger.services import clinics, rates, registry
 from ledger.services.reading import balance
 from ledger.services.registry import PatientSummary
+from ledger.vocabulary import LookupOutcome
 from notifications import outbox
 
 __all__ = [
@@ -29,6 +30,9 @@ __all__ = [
     "show_patient",
     "update_patient",
 ]
+
+
+LOOKUP = "patient.lookup"
 
 
 @dataclass(frozen=True)
@@ -115,14 +119,52 @@ def show_patient(session: Session, ctx: Context, patient: Patient) -> PatientVie
 def look_up_patient(
     session: Session, ctx: Context, *, name: str, birth_date: dt.date, phone: str
 ) -> Found:
-    """Find a patient by name, birth date and phone, among those the caller may find."""
+    """Find a patient by name, birth date and phone, among those the caller may find.
+
+    Each look-up counts against the caller's rate (``lookups_per_minute``; past it,
+    :class:`RateLimited`) and is audited whatever it comes to: who, when, the outcome and a
+    keyed hash of whom it searched for, never the name, birth date or phone. A refused
+    look-up's count and audit row are its record: its edge keeps them
+    (``api.deps.keep_refusals``).
+    """
+    name, phone = registry.patient_name(name), registry.normalise_phone(phone)
+    subject = ctx.safeguards.pseudonyms.person(name=name, birth_date=birth_date, phone=phone)
+
+    def audit(outcome: LookupOutcome, patient_id: str | None = None) -> None:
+        resource = "patient-lookups" if patient_id is None else f"patients/{patient_id}"
+        ctx.audit(
+            session, LOOKUP, resource, patient_id=patient_id, outcome=outcome, subject_hash=subject
+        )
+
+    try:
+        _count_look_up(session, ctx)
+    except RateLimited:
+        audit(LookupOutcome.RATE_LIMITED)
+        raise
     patient = registry.find_patient(session, name=name, birth_date=birth_date, phone=phone)
     principal = ctx.principal
     clinic = None if principal.clinic_id is None else clinics.get_clinic(session, ctx.clinic_id)
     if patient is None or not policy.may_look_up(principal, patient, clinic, ctx.today):
+        audit(LookupOutcome.NOT_FOUND)
         raise UnknownPatient("no patient with that name, birth date and phone")
-    ctx.audit(session, "patient.lookup", f"patients/{patient.id}", patient_id=patient.id)
+    audit(LookupOutcome.FOUND, patient.id)
     return Found(patient, balance(session, patient.account_id))
+
+
+def _count_look_up(session: Session, ctx: Context) -> None:
+    """One more look-up by the caller: the rate is the principal's, whichever edge it came
+    through (an API key now; a staff account's credential likewise). The service acting on
+    its own (the importer, a command) has no credential and no rate."""
+    if ctx.principal.key_id is None:
+        return
+    rates.take(
+        session,
+        principal=ctx.principal.key_id,
+        action=LOOKUP,
+        limit=ctx.safeguards.lookups_per_minute,
+        window=dt.timedelta(minutes=1),
+        now=ctx.now,
+    )
 
 
 def update_patient(

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions.context import Safeguards
 from api import docs, errors
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.sessions = sessions
     app.state.settings = settings
     app.state.calendar = SendingCalendar.from_settings(settings)
+    app.state.safeguards = Safeguards.from_settings(settings)
     app.state.public_url = settings.public_url or "http://127.0.0.1:8000"
     errors.install(app)
     docs.install(app)

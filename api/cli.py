@@ -81,6 +81,7 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     with database() as engine:
         upgrade(engine)
     app = create_app(settings)
+    app.state.safeguards.pseudonyms.key()  # read (or made) now: a bad key file stops it here
     scheduler = None if no_scheduler else _start_jobs(app.state.engine, settings)
     try:
         # Forwarded headers are judged by api.middleware against MILEAGE_TRUSTED_PROXIES;

@@ -25,9 +25,22 @@ from notifications.twilio import valid_signature
 
 log = logging.getLogger("api.deps")
 
+KEEP_REFUSALS = "keep_refusals"
+
+
+def keep_refusals(session: Session) -> None:
+    """Commit what the action writes even when it then refuses: for an action whose refusals
+    are records themselves (a look-up that found nobody, or one past the caller's rate)."""
+    session.info[KEEP_REFUSALS] = True
+
+
+def keeps_refusals(session: Session) -> bool:
+    return bool(session.info.get(KEEP_REFUSALS))
+
 
 def get_session(request: Request) -> Iterator[Session]:
-    """The request's session: committed after the route, before the answer is sent.
+    """The request's session: committed after the route, before the answer is sent; rolled
+    back when the route raises (unless it keeps its refusals, see ``keep_refusals``).
 
     When the idempotency layer already opened one (a POST with an Idempotency-Key), that
     one is used and the layer commits it together with the stored answer. A refusal rolls
@@ -40,13 +53,18 @@ def get_session(request: Request) -> Iterator[Session]:
         return
     try:
         with session_scope(request.app.state.sessions) as session:
-            yield session
+            try:
+                yield session
+            except LedgerError:
+                if keeps_refusals(session):
+                    session.commit()
+                raise
     except LedgerError:
-        keep_refusals(request.app.state.sessions, getattr(request.state, "context", None))
+        write_refused_attempts(request.app.state.sessions, getattr(request.state, "context", None))
         raise
 
 
-def keep_refusals(sessions: sessionmaker[Session], ctx: Context | None) -> None:
+def write_refused_attempts(sessions: sessionmaker[Session], ctx: Context | None) -> None:
     """Write the audit rows of the refused attempts ``ctx`` kept, after the rollback.
 
     The refusal is still the answer if they cannot be written (logged, never raised).
@@ -63,6 +81,16 @@ def keep_refusals(sessions: sessionmaker[Session], ctx: Context | None) -> None:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_recording_session(session: SessionDep) -> Session:
+    """The request's session for an action whose refusals are records too: what the action
+    wrote before it refused (its audit row, its count against the caller's rate) is kept."""
+    keep_refusals(session)
+    return session
+
+
+RecordingSessionDep = Annotated[Session, Depends(get_recording_session)]
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 
@@ -125,6 +153,7 @@ def get_context(
         # set by api.middleware, which believes forwarded headers from trusted proxies only
         client=getattr(request.state, "client", None),
         request_id=getattr(request.state, "request_id", None),
+        safeguards=request.app.state.safeguards,
     )
     request.state.context = ctx
     return ctx

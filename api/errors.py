@@ -84,6 +84,7 @@ MAPPING: dict[type[Exception], tuple[int, str, str]] = {
     NotSaved: (503, "retry", "Not saved"),
     InvalidCursor: (422, "invalid", "Invalid cursor"),
     e.Forbidden: (403, "forbidden", "Not allowed for this role"),
+    e.RateLimited: (429, "rate_limited", "Too many requests"),
     e.NotFound: (404, "not_found", "Not found"),
     e.UnknownTransaction: (404, "not_found", "Not found"),
     e.UnknownAccount: (404, "not_found", "Not found"),
@@ -111,7 +112,7 @@ MAPPING: dict[type[Exception], tuple[int, str, str]] = {
     e.AlreadyPaid: (409, "already_paid", "Already paid"),
     e.ImportConflict: (409, "import_conflict", "Imported before with other content"),
 }
-# Answers that tell the client when to come back.
+# Answers that tell the client when to come back (an error's own ``retry_after`` first).
 RETRY_AFTER: dict[type[Exception], str] = {RequestInFlight: "1", NotSaved: "1"}
 
 
@@ -153,6 +154,8 @@ def from_exception(error: Exception) -> JSONResponse | None:
     for cls, seconds in RETRY_AFTER.items():
         if isinstance(error, cls):
             response.headers["Retry-After"] = seconds
+    if isinstance(error, e.RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 

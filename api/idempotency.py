@@ -1,18 +1,28 @@
-"""``Idempotency-Key`` on every POST, safe across processes.
+"""``Idempotency-Key`` on every POST, safe across processes and across a crash.
 
-1. The key is *claimed* in its own committed transaction (a row keyed by the caller's API key
-   and the Idempotency-Key, holding the request's hash and a lease), so a twin arriving while
-   the first is in flight, in this process or another, finds the claim and gets 409.
-2. The request then runs on a session this layer owns; a success is committed *together with*
-   the stored answer, so a crash can never leave work done without its answer (which a retry
-   would do again). A refusal (4xx) books nothing and its answer is stored for replays.
-3. A failure (5xx, or a failed commit) releases the claim, so the client can simply retry.
+1. A repeat whose key already has an answer is answered from it (a replay, or 422
+   ``idempotency_key_reused`` for another body), read without taking any lock.
+2. Otherwise the key is *claimed* for this request, in a way that lives exactly as long as
+   the request (``ledger/services/idempotency.py`` says how, per engine): on PostgreSQL in
+   the request's own transaction under an advisory lock that dies with the connection; on
+   SQLite in a committed row naming the serving process, which a repeat takes over at once
+   when that process is gone. A twin that arrives while the request truly runs, in this
+   process or another, gets 409 ``request_in_flight``.
+3. The request then runs on a session this layer owns, after a savepoint. A success is
+   committed *together with* the stored answer, so a crash can never leave work done
+   without its answer (which a retry would do again). A refusal (4xx) is rolled back to the
+   savepoint (it books nothing) and its answer is stored in the same transaction, for
+   replays; an action whose refusals are records themselves (``api.deps.keep_refusals``: a
+   look-up that found nobody) keeps what it wrote.
+4. A failure (5xx, or a commit that fails: 503 ``retry``) and a "not now" (429) leave no
+   claim and no stored answer, so the client can send the same request again later.
 
 A repeat with the same key and body gets the stored status and body, as its caller may read
 it now (``actions.replays``; stored answers also lose their personal fields after a
 retention period, ``ledger.services.retention``); the same key with another body gets 422
-``idempotency_key_reused``. A lease that runs out (a worker died
-mid-request) lets the next repeat take the request over.
+``idempotency_key_reused``. Killed mid-request, the server leaves nothing that blocks the
+key: the first repeat after the restart gets the request's answer if it was committed, or
+runs the request now.
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ import logging
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import Response
@@ -31,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actions import replays
 from actions.context import Context
+from api.deps import keeps_refusals
 from api.errors import (
     IdempotencyKeyReused,
     InvalidRequest,
@@ -46,6 +57,9 @@ from ledger.services.idempotency import Decision
 log = logging.getLogger("api.idempotency")
 
 MAX_KEY_LENGTH = 200
+# Refusals that say "not now" rather than "no": not stored, so that the same request sent
+# again after its Retry-After runs (a 5xx is not stored either).
+COME_BACK_LATER = frozenset({429})
 
 
 class IdempotencyMiddleware:
@@ -80,22 +94,20 @@ class IdempotencyMiddleware:
         fingerprint = _fingerprint(scope, body)
         decision = await run_in_threadpool(self._peek, key_id, key, fingerprint)
         if decision is None:
-            decision = await run_in_threadpool(
-                run_in_transaction,
-                self.sessions,
-                lambda s: claims.claim(s, key_id, key, fingerprint),
-            )
+            session = self.sessions()
+            decision = await run_in_threadpool(self._claim, session, key_id, key, fingerprint)
+            if decision.action == "proceed":
+                await self._run(scope, replay_receive, send, session, key_id, key)
+                return
         if decision.action in ("reused", "in_flight"):
             await _refusal(decision.action)(scope, replay_receive, send)
             return
-        if decision.action == "replay":
-            body = await run_in_threadpool(self._readable_now, principal, decision)
-            await _send(send, decision.status or 200, decision.content_type, body, replayed=True)
-            return
-        await self._run(scope, replay_receive, send, key_id, key)
+        body = await run_in_threadpool(self._readable_now, principal, decision)
+        await _send(send, decision.status or 200, decision.content_type, body, replayed=True)
 
-    async def _run(self, scope: Scope, receive: Receive, send: Send, key_id: str, key: str) -> None:
-        session = self.sessions()
+    async def _run(
+        self, scope: Scope, receive: Receive, send: Send, session: Session, key_id: str, key: str
+    ) -> None:
         scope.setdefault("state", {})["session"] = session
         captured: list[Message] = []
 
@@ -103,6 +115,7 @@ class IdempotencyMiddleware:
             captured.append(message)
 
         try:
+            work = await run_in_threadpool(session.begin_nested)
             await self.app(scope, receive, capture)
         except BaseException:
             await run_in_threadpool(self._abandon, session, key_id, key)
@@ -114,7 +127,7 @@ class IdempotencyMiddleware:
         ctx = scope["state"].get("context")  # set by the request's context dependency
         try:
             stored = await run_in_threadpool(
-                self._finish, session, key_id, key, status, content_type, body, ctx
+                self._finish, session, work, key_id, key, status, content_type, body, ctx
             )
         except DBAPIError as error:  # its text may quote personal data: type and state only
             log.error(
@@ -143,6 +156,25 @@ class IdempotencyMiddleware:
         with self.readers() as session:
             return claims.peek(session, key_id, key, fingerprint)
 
+    def _claim(self, session: Session, key_id: str, key: str, fingerprint: str) -> Decision:
+        """Claim the key in ``session``'s transaction (PostgreSQL) or in a committed
+        transaction of its own (SQLite); ``session`` is closed unless the request proceeds."""
+        try:
+            if claims.claims_in_request_transaction(session):
+                decision = claims.claim(session, key_id, key, fingerprint)
+            else:
+                decision = run_in_transaction(
+                    self.sessions, lambda s: claims.claim(s, key_id, key, fingerprint)
+                )
+        except BaseException:
+            session.rollback()
+            session.close()
+            raise
+        if decision.action != "proceed":
+            session.rollback()
+            session.close()
+        return decision
+
     def _principal(self, authorization: str) -> Principal | None:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
@@ -161,6 +193,7 @@ class IdempotencyMiddleware:
     def _finish(
         self,
         session: Session,
+        work: SessionTransaction,
         key_id: str,
         key: str,
         status: int,
@@ -168,24 +201,23 @@ class IdempotencyMiddleware:
         body: bytes,
         ctx: Context | None = None,
     ) -> bool:
-        """Commit the work with its answer, or store a refusal (with the audit rows of the
-        refused attempt, ``Context.audit_refusal``); False when nothing was kept."""
+        """Commit the work with its answer, or a refusal's answer alone with the audit rows
+        of the refused attempt (``Context.audit_refusal``); False when nothing was kept."""
         try:
             if status >= 500:
                 session.rollback()
                 self._release(key_id, key)
                 return True
-            if status >= 400:
-                session.rollback()
-
-                def store_refusal(s: Session) -> None:
-                    claims.store(s, key_id, key, status, content_type, body)
-                    if ctx is not None:  # a refused attempt's audit rows
-                        ctx.write_refusals(s)
-
-                run_in_transaction(self.sessions, store_refusal)
-                return True
-            claims.store(session, key_id, key, status, content_type, body)
+            if status >= 400 and not keeps_refusals(session):
+                work.rollback()
+            elif work.is_active:
+                work.commit()
+            if status in COME_BACK_LATER:
+                claims.release(session, key_id, key)
+            else:
+                claims.store(session, key_id, key, status, content_type, body)
+            if status >= 400 and ctx is not None:
+                ctx.write_refusals(session)  # a refused attempt's audit rows
             session.commit()
             return True
         except Exception:
@@ -201,6 +233,7 @@ class IdempotencyMiddleware:
         self._release(key_id, key)
 
     def _release(self, key_id: str, key: str) -> None:
+        """Drop a claim committed apart (SQLite); on PostgreSQL the rollback already has."""
         run_in_transaction(self.sessions, lambda s: claims.release(s, key_id, key))
 
 

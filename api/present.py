@@ -255,6 +255,8 @@ def audit_entry(row: models.AuditEvent) -> schemas.AuditEntry:
         patient_id=row.patient_id,
         client=row.client,
         request_id=row.request_id,
+        outcome=row.outcome,
+        subject_hash=row.subject_hash,
     )
 
 

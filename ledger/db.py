@@ -4,8 +4,9 @@ Services and actions flush and never commit; whoever calls them (a request, a jo
 command) owns the transaction through :func:`session_scope` or :func:`run_in_transaction`.
 The batch programs own theirs, one per unit of work, and say so: the importer (a row), the
 demo (a patient), the simulator (a chunk of days), the outbox's dispatcher and reconciler
-(a text is committed as ``sending`` before the channel is called), job-run claims and
-idempotency claims (committed before the work starts, so that another process sees them).
+(a text is committed as ``sending`` before the channel is called), job-run claims and, on
+SQLite, idempotency claims (committed before the work starts, so that another process sees
+them; see ``ledger.services.idempotency``).
 
 Writes are serialised where they must be by the database, never by a process-local lock, so
 several server processes may write at once: on PostgreSQL by row locks taken in a fixed order

@@ -15,6 +15,7 @@
     ├── BackupFailed            a backup or restore that cannot be made
     ├── NoRuleSet               no rule set for an event's year and district
     ├── Forbidden               an action the caller's role may not take
+    ├── RateLimited             more of an action than the caller's rate allows
     ├── NotFound                a district, clinic, patient or session that does not exist
     │   ├── UnknownDistrict, UnknownClinic, UnknownPatient, UnknownSession
     ├── InvalidInput            a value the programme cannot take
@@ -72,6 +73,7 @@ __all__ = [
     "PurposeNotAllowed",
     "QuarterClosed",
     "QuarterNotEnded",
+    "RateLimited",
     "RuleSetError",
     "UnbalancedTransaction",
     "UnknownAccount",
@@ -188,6 +190,15 @@ class NoRuleSet(LedgerError):
 
 class Forbidden(LedgerError):
     """Raised when the caller's role may not take an action (a clinic settling a quarter)."""
+
+
+class RateLimited(LedgerError):
+    """Raised when a caller does an action more often than its rate allows; ``retry_after``
+    is the seconds until its next window."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class NotFound(LedgerError):

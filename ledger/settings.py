@@ -11,6 +11,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "mileage.sqlite3"
+DEFAULT_AUDIT_KEY_PATH = Path("var") / "audit.key"
 
 
 class Settings(BaseSettings):
@@ -40,6 +41,14 @@ class Settings(BaseSettings):
     # The proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For and
     # X-Request-Id are believed; from anyone else those headers are ignored.
     trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
+    # Personal data and abuse
+    lookups_per_minute: int = Field(
+        default=30, ge=1, description="look-ups by name, birth date and phone, per caller"
+    )
+    # The key of the audit trail's keyed hashes (ledger.pseudonyms); unset, it is read from
+    # `audit_key_file`, which is created on first use.
+    audit_key: SecretStr | None = None
+    audit_key_file: Path = DEFAULT_AUDIT_KEY_PATH
 
     # Texts
     sms_transport: Literal["console", "twilio"] = "console"
@@ -73,6 +82,13 @@ class Settings(BaseSettings):
         if isinstance(value, list | tuple):
             return [ip_network(str(part), strict=False) for part in value]
         return value
+
+    @field_validator("audit_key")
+    @classmethod
+    def _long_enough(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and len(key.get_secret_value()) < 32:
+            raise ValueError("the audit key needs 32 characters or more (openssl rand -hex 32)")
+        return key
 
 
 @lru_cache(maxsize=1)

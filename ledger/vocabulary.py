@@ -17,6 +17,7 @@ __all__ = [
     "Condition",
     "EventKind",
     "ImportKind",
+    "LookupOutcome",
     "MessageKind",
     "MessageStatus",
     "PatientStatus",
@@ -153,6 +154,14 @@ class ImportKind(StrEnum):
     EDUCATION = "education"
     SESSION = "session"
     BALANCE = "balance"
+
+
+class LookupOutcome(StrEnum):
+    """What a look-up by name, birth date and phone came to, as its audit row records it."""
+
+    FOUND = "found"
+    NOT_FOUND = "not_found"  # nobody, or nobody the caller may find: the same answer
+    RATE_LIMITED = "rate_limited"
 
 
 def values(vocabulary: type[StrEnum]) -> tuple[str, ...]:

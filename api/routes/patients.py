@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from actions import erasure, patients
 from api import present
 from api.authorise import ClinicContext, ErasablePatient, ManagedPatient, VisiblePatient
-from api.deps import ContextDep, SessionDep
+from api.deps import ContextDep, RecordingSessionDep, SessionDep
 from api.schemas import (
     Erasure,
     ErasureCreate,
@@ -53,9 +53,12 @@ def update_patient(
     return present.patient(view)
 
 
-@router.post("/patient-lookups", response_model=PatientFound, responses=problems(403, 404))
-def look_up_patient(body: PatientLookup, session: SessionDep, ctx: ContextDep) -> PatientFound:
-    """Find a patient by name, birth date and phone (POST keeps them out of URLs and logs)."""
+@router.post("/patient-lookups", response_model=PatientFound, responses=problems(403, 404, 429))
+def look_up_patient(
+    body: PatientLookup, session: RecordingSessionDep, ctx: ContextDep
+) -> PatientFound:
+    """Find a patient by name, birth date and phone (POST keeps them out of URLs and logs);
+    limited per caller (429 with Retry-After) and audited, found or not."""
     found = patients.look_up_patient(session, ctx, **body.model_dump())
     return PatientFound(id=found.patient.id, balance=found.balance)
 

@@ -41,3 +41,11 @@ class AuditEntry(BaseModel):
     patient_id: str | None
     client: str | None
     request_id: str | None
+    outcome: str | None = Field(
+        default=None, description="what a search came to: `found`, `not_found`, `rate_limited`"
+    )
+    subject_hash: str | None = Field(
+        default=None,
+        description="a search's keyed hash (HMAC-SHA256) of whom it searched for: the same "
+        "person searched again gives the same hash; never the name, birth date or phone",
+    )

@@ -165,7 +165,19 @@ _MEANING = {
     409: "Conflicts with what is recorded, or the same request is still in flight",
     413: "The request body is over the size limit (`body_too_large`)",
     422: "Invalid request (code `invalid`, with `fields`) or refused by the rules",
+    429: "Too many requests of this kind from this caller (`rate_limited`); see `Retry-After`",
     503: "The database is busy or down; send the same request again",
+}
+
+
+# Headers a problem of a status carries, as documented.
+_HEADERS = {
+    429: {
+        "Retry-After": {
+            "description": "seconds until the caller's next window",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
 }
 
 
@@ -176,6 +188,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "model": Problem,
             "description": _MEANING[status],
             "content": {"application/problem+json": {}},
+            **({"headers": _HEADERS[status]} if status in _HEADERS else {}),
         }
         for status in sorted({401, 413, 422, 503, *statuses})
     }

@@ -2,14 +2,15 @@
 
 ``base`` holds the declarative base and shared column types; ``ledger`` the append-only
 ledger and its running totals; ``registry`` districts, clinics, patients and their events;
-``access`` keys, idempotent requests and the audit trail; ``imports`` the history import;
+``access`` keys, idempotent requests, the audit trail and rate counters; ``imports`` the
+history import;
 ``settlement`` spending and settlement; ``messages`` the outbox and the scheduler's rows;
 ``privacy`` patients' erasures and the service's own secrets.
 Importing this package registers every table on ``Base.metadata`` (Alembic and the test
 that the models match the migrations rely on it).
 """
 
-from ledger.models.access import ROLES, ApiKey, AuditEvent, IdempotentRequest
+from ledger.models.access import ROLES, ApiKey, AuditEvent, IdempotentRequest, RateCounter
 from ledger.models.base import NAMING_CONVENTION, Base, Id, Json, TZDateTime
 from ledger.models.imports import IMPORT_KINDS, ImportRow
 from ledger.models.ledger import (
@@ -79,6 +80,7 @@ __all__ = [
     "Message",
     "NoSendDay",
     "Patient",
+    "RateCounter",
     "Redemption",
     "SchedulerLease",
     "ServiceSecret",

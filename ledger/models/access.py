@@ -40,7 +40,12 @@ class ApiKey(Base):
 
 
 class IdempotentRequest(Base):
-    """A POST's Idempotency-Key: claimed before the work, holding the answer after it."""
+    """A POST's Idempotency-Key: claimed for the work, holding the answer after it.
+
+    ``claimed_by`` names the process that holds an unanswered claim
+    (``ledger.processes``); ``claimed_until`` is the lease that decides only when that
+    process's liveness cannot be checked (another host). See ``ledger.services.idempotency``.
+    """
 
     __tablename__ = "idempotent_requests"
     # The retention job finds the answers it has not scrubbed yet, oldest first.
@@ -53,16 +58,25 @@ class IdempotentRequest(Base):
     response: Mapped[str | None] = mapped_column(String)
     content_type: Mapped[str | None] = mapped_column(String(100))
     claimed_until: Mapped[dt.datetime] = mapped_column(TZDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(TZDateTime(), default=now)
     # When the answer lost its personal fields (``ledger.services.retention``).
     scrubbed_at: Mapped[dt.datetime | None] = mapped_column(TZDateTime())
 
 
 class AuditEvent(Base):
-    """Who (key and its label) read or changed what, when, and from where."""
+    """Who (key and its label) read or changed what, when, and from where.
+
+    Append-only: the database refuses UPDATE and DELETE (and TRUNCATE on PostgreSQL). A row
+    never holds personal data: a look-up records its ``outcome`` and ``subject_hash``, a keyed
+    hash of the name, birth date and phone searched for (``ledger.pseudonyms``), never them.
+    """
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_patient_at", "patient_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_events_patient_at", "patient_id", "at"),
+        Index("ix_audit_events_subject_hash", "subject_hash"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(TZDateTime(), default=now, index=True)
@@ -74,3 +88,20 @@ class AuditEvent(Base):
     patient_id: Mapped[str | None] = mapped_column(String(32))
     client: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    subject_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class RateCounter(Base):
+    """How many times a principal did a rate-limited action in the current window.
+
+    One row per (principal, action), moved to the new window by the statement that counts
+    (``ledger.services.rates``); nothing sums the audit trail on the hot path.
+    """
+
+    __tablename__ = "rate_counters"
+
+    principal: Mapped[str] = mapped_column(String(32), primary_key=True)
+    action: Mapped[str] = mapped_column(String(40), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(TZDateTime())
+    count: Mapped[int] = mapped_column(Integer)

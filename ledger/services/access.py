@@ -154,8 +154,11 @@ def record_audit(
     client: str | None = None,
     request_id: str | None = None,
     at: dt.datetime | None = None,
+    outcome: str | None = None,
+    subject_hash: str | None = None,
 ) -> None:
-    """Record who read or changed what, when and from where."""
+    """Record who read or changed what, when and from where (never personal data: a search
+    records its outcome and a keyed hash of whom it searched for)."""
     session.add(
         AuditEvent(
             at=at or clock.now(),
@@ -167,6 +170,8 @@ def record_audit(
             patient_id=patient_id,
             client=client,
             request_id=request_id,
+            outcome=outcome,
+            subject_hash=subject_hash,
         )
     )
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.db import session_scope
 from ledger.domain import Transfer
 from ledger.migrate import heads
+from ledger.models import AuditEvent
+from ledger.services.access import record_audit
 from ledger.services.booking import book
 from ledger.vocabulary import CORRECTABLE_KINDS, TransactionKind
 from tests.factories import make_award_accounts
@@ -147,6 +149,42 @@ def test_the_database_reverses_only_what_the_vocabulary_calls_correctable(
         for statement in statements:
             conn.execute(text(statement))
         attempt.rollback()  # accepted; the hand-written rows are not kept
+
+
+@pytest.fixture
+def audited(sessions: sessionmaker[Session]) -> int:
+    """The id of one committed audit row."""
+    with session_scope(sessions) as session:
+        record_audit(session, principal=None, action="patient.lookup", resource="patient-lookups")
+        session.flush()
+        return session.execute(select(func.max(AuditEvent.id))).scalar_one()
+
+
+def refused_as_append_only(engine: Engine, statement: str, **params: object) -> None:
+    with pytest.raises(DBAPIError, match="the audit trail is append-only"), engine.begin() as c:
+        c.execute(text(statement), params)
+
+
+def test_changing_the_audit_trail_is_refused(engine: Engine, audited: int) -> None:
+    refused_as_append_only(
+        engine, "UPDATE audit_events SET label = 'someone else' WHERE id = :i", i=audited
+    )
+    refused_as_append_only(engine, "UPDATE audit_events SET outcome = 'found'")
+
+
+def test_deleting_from_the_audit_trail_is_refused(engine: Engine, audited: int) -> None:
+    refused_as_append_only(engine, "DELETE FROM audit_events WHERE id = :i", i=audited)
+    refused_as_append_only(engine, "DELETE FROM audit_events")
+
+
+def test_truncating_the_audit_trail_is_refused_on_postgresql(engine: Engine, audited: int) -> None:
+    if engine.dialect.name != "postgresql":
+        assert engine.dialect.name == "sqlite"  # SQLite has no TRUNCATE; DELETE is refused
+        refused_as_append_only(engine, "DELETE FROM audit_events")
+        return
+    refused_as_append_only(engine, "TRUNCATE audit_events")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit_events")).scalar_one() >= 1
 
 
 def test_the_migrations_have_one_head() -> None:

@@ -17,7 +17,7 @@ from ledger.db import make_engine
 from ledger.migrate import downgrade, upgrade
 from tests.conftest import ENGINES
 
-BEFORE = "0007_identity"  # the revision before erasure: patients' personal data NOT NULL
+BEFORE = "0008_audit"  # the revision before erasure: patients' personal data NOT NULL
 
 ROWS = [
     "INSERT INTO accounts (id, code, type, normal_side, district, shards, created_at) VALUES"

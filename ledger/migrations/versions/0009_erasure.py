@@ -13,7 +13,7 @@ On SQLite the patients table is rebuilt (Alembic's batch mode); ``ledger.migrate
 foreign-key enforcement off around the migration and checks every key before committing.
 
 Revision ID: 0009_erasure
-Revises: 0006
+Revises: 0008_audit
 Create Date: 2026-11-23
 """
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_erasure"
-down_revision = "0007_identity"
+down_revision = "0008_audit"
 branch_labels = None
 depends_on = None
 
