@@ -110,8 +110,8 @@ def _import_row(
         except LedgerError as error:
             reason, cause = _reason(error), type(error).__name__
         except IntegrityError as error:
-            # Most likely a twin import committed the same legacy id meanwhile: one more
-            # attempt finds it and answers "already imported" (or the conflict).
+            # A twin import waits on the row's legacy id (see ``bookkeeping``); another
+            # key it took meanwhile is found by one more attempt.
             reason = f"the database refused the row: {_first_line(error.orig)}"
             cause = "IntegrityError"
             if attempt == 1:

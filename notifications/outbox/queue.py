@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ledger.ids import new_id
 from ledger.models import Message, NoSendDay, Patient
+from ledger.repository.missing import insert_missing
 from ledger.vocabulary import MessageKind, MessageStatus, PatientStatus
 from notifications.calendar import SendingCalendar
 
@@ -35,25 +37,24 @@ def no_send_days(session: Session, district: str) -> set[dt.date]:
     )
 
 
-def _upsert(session: Session, **row: object) -> Message | None:
-    """The message for (patient, kind, due date): revived if cancelled, else as it is."""
-    found = session.execute(
-        select(Message).where(
+def _upsert(session: Session, **row: Any) -> Message:
+    """The message for (patient, kind, due date): queued if new, revived if cancelled, else
+    as it is. Queued twice at once (two recall scans), it is one message."""
+    inserted = insert_missing(session, Message, id=new_id("msg"), attempts=0, **row)
+    message = session.execute(
+        select(Message)
+        .where(
             Message.patient_id == row["patient_id"],
             Message.kind == row["kind"],
             Message.due_date == row["due_date"],
         )
-    ).scalar()
-    if found is None:
-        message = Message(id=new_id("msg"), attempts=0, **row)
-        session.add(message)
-        session.flush()
-        return message
-    if found.status == MessageStatus.CANCELLED:
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    if not inserted and message.status == MessageStatus.CANCELLED:
         for name, value in row.items():
-            setattr(found, name, value)
+            setattr(message, name, value)
         session.flush()
-    return found
+    return message
 
 
 def queue_reminder(
