@@ -16,10 +16,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ledger.ids import new_id
-from ledger.models import Message, NoSendDay, Patient
+from ledger.models import Clinic, Message, NoSendDay, Patient
 from ledger.repository.missing import insert_missing
+from ledger.services.reading import balance
 from ledger.vocabulary import MessageKind, MessageStatus, PatientStatus
 from notifications.calendar import SendingCalendar
+from notifications.templates import render
 
 __all__ = [
     "cancel_for_patient",
@@ -57,6 +59,21 @@ def _upsert(session: Session, **row: Any) -> Message:
     return message
 
 
+def _preview(
+    session: Session, patient: Patient, clinic_id: str | None, kind: str, due: dt.date
+) -> str:
+    """The text as it would go now: the body a queued text shows. It is rendered again when
+    it is sent (``claim``), since the balance and the names may change meanwhile."""
+    clinic = session.get(Clinic, clinic_id or patient.clinic_id)
+    return render(
+        kind,
+        name=patient.name,
+        clinic=clinic.name if clinic is not None else "",
+        due=due,
+        balance=balance(session, patient.account_id),
+    )
+
+
 def queue_reminder(
     session: Session,
     *,
@@ -82,6 +99,7 @@ def queue_reminder(
         due_date=follow_up,
         sequence=0,
         clinic_id=clinic_id,
+        body=_preview(session, patient, clinic_id, MessageKind.REMINDER, follow_up),
         not_before=max(calendar.opens(day), now),
         status=MessageStatus.SUPPRESSED if late else MessageStatus.QUEUED,
         closed_reason="recorded after its sending day" if late else None,
@@ -111,6 +129,7 @@ def queue_recall(
         due_date=due,
         sequence=sequence,
         clinic_id=clinic_id,
+        body=_preview(session, patient, clinic_id, MessageKind.RECALL, due),
         not_before=calendar.next_opening(now, no_send_days(session, patient.district)),
         status=MessageStatus.QUEUED,
         closed_reason=None,
