@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ledger import clock
+from ledger.db import after_read, is_reader
 from ledger.errors import Forbidden
 from ledger.services.access import Principal, record_audit
 from notifications.calendar import SendingCalendar
@@ -42,16 +43,26 @@ class Context:
     def audit(
         self, session: Session, action: str, resource: str, *, patient_id: str | None = None
     ) -> None:
-        """Record that this caller did ``action`` to ``resource`` (in the same transaction)."""
-        record_audit(
-            session,
-            principal=self.principal,
-            action=action,
-            resource=resource,
-            patient_id=patient_id,
-            client=self.client,
-            request_id=self.request_id,
-        )
+        """Record that this caller did ``action`` to ``resource``: in the same transaction;
+        on a reader session (a read), in a short write transaction right after the read."""
+        at = clock.now()
+
+        def record(writer: Session) -> None:
+            record_audit(
+                writer,
+                principal=self.principal,
+                action=action,
+                resource=resource,
+                patient_id=patient_id,
+                client=self.client,
+                request_id=self.request_id,
+                at=at,
+            )
+
+        if is_reader(session):
+            after_read(session, record)
+        else:
+            record(session)
 
 
 def system_context(

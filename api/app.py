@@ -25,7 +25,7 @@ from api.routes import (
     statements,
 )
 from api.schemas import problems
-from ledger.db import make_engine, make_session_factory
+from ledger.db import make_engine, make_reader_factory, make_session_factory
 from ledger.services.events import rule_book
 from ledger.settings import Settings, get_settings
 from notifications.calendar import SendingCalendar
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.engine = engine
     app.state.sessions = sessions
+    app.state.readers = make_reader_factory(engine)
     app.state.settings = settings
     app.state.calendar = SendingCalendar.from_settings(settings)
     app.state.public_url = settings.public_url or "http://127.0.0.1:8000"

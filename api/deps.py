@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from actions.context import Context
 from api.errors import BadSignature, Unauthenticated
 from ledger import clock
-from ledger.db import session_scope
+from ledger.db import read_scope, session_scope
 from ledger.services.access import Principal, authenticate
 from notifications.calendar import SendingCalendar
 from notifications.twilio import valid_signature
@@ -24,14 +24,22 @@ from notifications.twilio import valid_signature
 def get_session(request: Request) -> Iterator[Session]:
     """The request's session: committed after the route, before the answer is sent.
 
-    When the idempotency layer already opened one (a POST with an Idempotency-Key), that
-    one is used and the layer commits it together with the stored answer.
+    A GET reads on a reader session, which waits for no writer; its audit rows are written
+    after the route, in a short write transaction, still before the answer is sent. When the
+    idempotency layer already opened a session (a POST with an Idempotency-Key), that one
+    is used and the layer commits it together with the stored answer.
     """
     owned: Session | None = getattr(request.state, "session", None)
     if owned is not None:
         yield owned
         return
-    with session_scope(request.app.state.sessions) as session:
+    state = request.app.state
+    scope = (
+        read_scope(state.readers, state.sessions)
+        if request.method == "GET"
+        else session_scope(state.sessions)
+    )
+    with scope as session:
         yield session
 
 
