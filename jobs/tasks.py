@@ -35,8 +35,9 @@ __all__ = ["JobContext", "dispatch_texts", "nudge_unsettled", "recall_overdue", 
 
 log = logging.getLogger("jobs")
 
-# Patients per transaction of the recall scan: a few hundred milliseconds of work at most.
-RECALL_CHUNK = 500
+# Patients per transaction of the recall scan: each chunk holds SQLite's write lock for tens
+# of milliseconds (docs/benchmarks.md, "the catch-up beside requests").
+RECALL_CHUNK = 200
 
 
 @dataclass
