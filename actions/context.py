@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ledger import clock
+from ledger.db import after_read, is_reader
 from ledger.errors import Forbidden
 from ledger.pseudonyms import Pseudonyms
 from ledger.services.access import Principal, record_audit
@@ -81,19 +82,29 @@ class Context:
         outcome: str | None = None,
         subject_hash: str | None = None,
     ) -> None:
-        """Record that this caller did ``action`` to ``resource`` (in the same transaction);
-        a search records its ``outcome`` and the keyed hash of whom it searched for."""
-        record_audit(
-            session,
-            principal=self.principal,
-            action=action,
-            resource=resource,
-            patient_id=patient_id,
-            client=self.client,
-            request_id=self.request_id,
-            outcome=outcome,
-            subject_hash=subject_hash,
-        )
+        """Record that this caller did ``action`` to ``resource``: in the same transaction;
+        on a reader session (a read), in a short write transaction right after the read. A
+        search records its ``outcome`` and the keyed hash of whom it searched for."""
+        at = clock.now()
+
+        def record(writer: Session) -> None:
+            record_audit(
+                writer,
+                principal=self.principal,
+                action=action,
+                resource=resource,
+                patient_id=patient_id,
+                client=self.client,
+                request_id=self.request_id,
+                outcome=outcome,
+                subject_hash=subject_hash,
+                at=at,
+            )
+
+        if is_reader(session):
+            after_read(session, record)
+        else:
+            record(session)
 
     def audit_refusal(self, action: str, resource: str, *, patient_id: str | None = None) -> None:
         """Record that this caller attempted ``action`` on ``resource`` and was refused.

@@ -55,12 +55,26 @@ def remove_no_send_day(session: Session, ctx: Context, district: str, day: dt.da
     ctx.audit(session, "district.no_send_day.remove", f"districts/{district}/no-send-days/{day}")
 
 
-def queue_recalls(session: Session, ctx: Context, *, day: dt.date) -> int:
+def queue_recalls(
+    session: Session,
+    ctx: Context,
+    *,
+    day: dt.date,
+    after: str | None = None,
+    limit: int | None = None,
+) -> recalls.RecallScan:
     """Queue every recall owed on ``day`` (the scheduler's morning run): one per patient and
-    due date, so a second run queues nothing more."""
-    queued = recalls.scan_recalls(session, today=day, now=ctx.now, calendar=ctx.calendar)
-    ctx.audit(session, "recalls.queue", f"recalls/{day}")
-    return queued
+    due date, so a second run queues nothing more.
+
+    The scheduler scans a chunk of patients at a time (``limit`` of them after ``after``),
+    each chunk in a short transaction of its own; the run is audited with its last chunk.
+    """
+    scan = recalls.scan_recalls(
+        session, today=day, now=ctx.now, calendar=ctx.calendar, after=after, limit=limit
+    )
+    if scan.last is None:
+        ctx.audit(session, "recalls.queue", f"recalls/{day}")
+    return scan
 
 
 def record_delivery_report(

@@ -27,7 +27,7 @@ from api.routes import (
     statements,
 )
 from api.schemas import problems
-from ledger.db import make_engine, make_session_factory
+from ledger.db import make_engine, make_reader_factory, make_session_factory
 from ledger.services.events import rule_book
 from ledger.settings import Settings, get_settings
 from notifications.calendar import SendingCalendar
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.engine = engine
     app.state.sessions = sessions
+    app.state.readers = make_reader_factory(engine)
     app.state.settings = settings
     app.state.calendar = SendingCalendar.from_settings(settings)
     app.state.safeguards = Safeguards.from_settings(settings)

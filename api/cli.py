@@ -16,7 +16,13 @@ from actions.context import Context, system_context
 from actions.demo import DEMO_DAYS, DemoResult, fill_demo
 from api.cli_backup import backup_command, restore_command
 from api.cli_import import import_group
-from ledger.db import make_engine, make_session_factory, session_scope
+from ledger.db import (
+    make_engine,
+    make_reader_factory,
+    make_session_factory,
+    read_scope,
+    session_scope,
+)
 from ledger.errors import LedgerError, RuleSetError
 from ledger.migrate import upgrade
 from ledger.rules import RuleBook, rule_book_for
@@ -325,8 +331,10 @@ def ledger() -> None:
 @ledger.command("verify")
 def ledger_verify() -> None:
     """Recompute every balance and limit counter from the entries; exit 1 on any mismatch."""
-    with database() as engine, session_scope(make_session_factory(engine)) as session:
-        mismatches = verify(session)
+    with database() as engine:
+        writers = make_session_factory(engine)
+        with read_scope(make_reader_factory(engine), writers) as session:
+            mismatches = verify(session)
     for mismatch in mismatches:
         click.echo(f"MISMATCH {mismatch}")
     if mismatches:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from actions.context import Context
 from api.errors import BadSignature, Unauthenticated
 from ledger import clock
-from ledger.db import run_in_transaction, session_scope
+from ledger.db import read_scope, run_in_transaction, session_scope
 from ledger.errors import LedgerError
 from ledger.services.access import Principal, authenticate
 from notifications.calendar import SendingCalendar
@@ -42,17 +42,25 @@ def get_session(request: Request) -> Iterator[Session]:
     """The request's session: committed after the route, before the answer is sent; rolled
     back when the route raises (unless it keeps its refusals, see ``keep_refusals``).
 
-    When the idempotency layer already opened one (a POST with an Idempotency-Key), that
-    one is used and the layer commits it together with the stored answer. A refusal rolls
-    the work back; the audit rows of a refused attempt (``Context.audit_refusal``) are then
+    A GET reads on a reader session, which waits for no writer; its audit rows are written
+    after the route, in a short write transaction, still before the answer is sent. When the
+    idempotency layer already opened a session (a POST with an Idempotency-Key), that one
+    is used and the layer commits it together with the stored answer. A refusal rolls the
+    work back; the audit rows of a refused attempt (``Context.audit_refusal``) are then
     written in a transaction of their own.
     """
     owned: Session | None = getattr(request.state, "session", None)
     if owned is not None:
         yield owned
         return
+    state = request.app.state
+    scope = (
+        read_scope(state.readers, state.sessions)
+        if request.method == "GET"
+        else session_scope(state.sessions)
+    )
     try:
-        with session_scope(request.app.state.sessions) as session:
+        with scope as session:
             try:
                 yield session
             except LedgerError:
@@ -60,7 +68,7 @@ def get_session(request: Request) -> Iterator[Session]:
                     session.commit()
                 raise
     except LedgerError:
-        write_refused_attempts(request.app.state.sessions, getattr(request.state, "context", None))
+        write_refused_attempts(state.sessions, getattr(request.state, "context", None))
         raise
 
 

@@ -1,6 +1,6 @@
 """Bookings per second of the ledger's award path on SQLite and PostgreSQL, beside pgbench.
 
-    python -m bench.ledger [--runs 5] [--seconds 5]        (or: make bench)
+    python -m bench.ledger [--runs 5] [--seconds 5] [--sqlite-only]   (or: make bench)
 
 An award is one transfer from the district's expense account to one of 1000 patients, under
 an annual cap and a monthly count limit, booked by ``ledger.services.booking.book`` inside
@@ -549,13 +549,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.ledger", description=__doc__)
     parser.add_argument("--runs", type=int, default=5, help="runs per configuration")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of one run")
+    parser.add_argument(
+        "--sqlite-only", action="store_true", help="measure SQLite alone (no PostgreSQL)"
+    )
     args = parser.parse_args(argv)
     facts = machine()
     began = time.perf_counter()
     print("SQLite", flush=True)
     samples = sqlite_samples(args.runs, args.seconds)
-    print("PostgreSQL", flush=True)
-    samples |= postgres_samples(args.runs, args.seconds, facts)
+    if not args.sqlite_only:
+        print("PostgreSQL", flush=True)
+        samples |= postgres_samples(args.runs, args.seconds, facts)
     print(f"\n{table(samples)}\n")
     print("CPU per booking (per pgbench transaction), medians of the runs:\n")
     print(f"{cpu_table(samples, len(os.sched_getaffinity(0)))}\n")

@@ -3,6 +3,10 @@ worker, which owns its transactions), logs one event.
 
 Jobs that run once a day (or a quarter) are idempotent per run date: the first process to
 start a run date records it in ``job_runs``, and a second run of the same date does nothing.
+
+No job holds SQLite's one write lock for long, so requests go on while it runs: the recall
+scan writes a chunk of patients per transaction, and the jobs that only read (``verify``,
+the settlement nudge) read on a reader session, which takes no write lock at all.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from actions import messaging
 from actions.context import system_context
 from ledger import clock
-from ledger.db import run_in_transaction, session_scope
+from ledger.db import make_reader_factory, read_scope, run_in_transaction
 from ledger.services import retention, settlement
 from ledger.services.job_runs import claim_run, finish_run
 from ledger.services.verify import verify
@@ -25,6 +29,7 @@ from ledger.settings import Settings
 from notifications.calendar import SendingCalendar
 from notifications.channels import Channel
 from notifications.outbox import Dispatched, Pacer, dispatch, reconcile
+from notifications.recalls import RecallScan
 
 __all__ = [
     "JobContext",
@@ -39,6 +44,9 @@ log = logging.getLogger("jobs")
 
 # Stored answers scrubbed per transaction: short ones, so requests never wait long for them.
 SCRUB_BATCH = 500
+# Patients per transaction of the recall scan: each chunk holds SQLite's write lock for tens
+# of milliseconds (docs/benchmarks.md, "the catch-up beside requests").
+RECALL_CHUNK = 200
 
 
 @dataclass
@@ -51,10 +59,13 @@ class JobContext:
     now: Callable[[], dt.datetime] = clock.now
     pacer: Callable[[dt.datetime, float], Pacer] | None = None
     status_callback: str | None = None
+    recall_chunk: int = RECALL_CHUNK
     calendar: SendingCalendar = field(init=False)
+    readers: sessionmaker[Session] = field(init=False)
 
     def __post_init__(self) -> None:
         self.calendar = SendingCalendar.from_settings(self.settings)
+        self.readers = make_reader_factory(self.sessions.kw["bind"])
 
     @property
     def rate(self) -> float:
@@ -86,20 +97,30 @@ def recall_overdue(ctx: JobContext, run_date: dt.date | None = None) -> int | No
     if not claim_run(ctx.sessions, "recalls", run_date):
         return None
     scheduler = system_context("scheduler", ctx.calendar, now=now)
-    queued = run_in_transaction(
-        ctx.sessions, lambda s: messaging.queue_recalls(s, scheduler, day=run_date)
-    )
+    queued, after = 0, None
+    while True:  # a chunk of patients per transaction, so that requests go on meanwhile
+
+        def scan_chunk(session: Session, after: str | None = after) -> RecallScan:
+            return messaging.queue_recalls(
+                session, scheduler, day=run_date, after=after, limit=ctx.recall_chunk
+            )
+
+        scan = run_in_transaction(ctx.sessions, scan_chunk)
+        queued += scan.queued
+        if scan.last is None:
+            break
+        after = scan.last
     finish_run(ctx.sessions, "recalls", run_date, f"queued {queued}")
     log.info("jobs.recalls.scanned", extra={"count": queued, "job": str(run_date)})
     return queued
 
 
 def verify_ledger(ctx: JobContext, run_date: dt.date | None = None) -> int | None:
-    """Nightly: recompute every balance and counter from the entries."""
+    """Nightly: recompute every balance and counter from the entries (only reading)."""
     run_date = run_date or ctx.now().astimezone(clock.SEOUL).date()
     if not claim_run(ctx.sessions, "verify", run_date):
         return None
-    with session_scope(ctx.sessions) as session:
+    with read_scope(ctx.readers, ctx.sessions) as session:
         mismatches = verify(session)
     finish_run(ctx.sessions, "verify", run_date, f"{len(mismatches)} mismatches")
     level = logging.ERROR if mismatches else logging.INFO
@@ -114,7 +135,7 @@ def nudge_unsettled(
     run_date = run_date or ctx.now().astimezone(clock.SEOUL).date()
     if not claim_run(ctx.sessions, "settlement_nudge", run_date):
         return None
-    with session_scope(ctx.sessions) as session:
+    with read_scope(ctx.readers, ctx.sessions) as session:
         found = settlement.unsettled_quarters(session, run_date)
     summary = "; ".join(f"{d}: {', '.join(ps)}" for d, ps in found.items()) or "none"
     finish_run(ctx.sessions, "settlement_nudge", run_date, summary)

@@ -24,9 +24,16 @@ from ledger.clock import SEOUL
 from ledger.models import District, Message, Patient, Visit
 from ledger.vocabulary import MessageKind, MessageStatus, PatientStatus
 from notifications.calendar import SendingCalendar
-from notifications.outbox import queue_recall, queue_reminder
+from notifications.outbox import queue_recall
 
-__all__ = ["Overdue", "district_message_report", "overdue_patients", "scan_recalls"]
+__all__ = [
+    "Overdue",
+    "RecallScan",
+    "active_patients",
+    "district_message_report",
+    "overdue_patients",
+    "scan_recalls",
+]
 
 log = logging.getLogger("notifications.recalls")
 
@@ -52,16 +59,17 @@ class Overdue:
 
 
 def _last_visits(
-    session: Session, district: str | None
+    session: Session, district: str | None, patient_ids: list[str] | None = None
 ) -> dict[str, tuple[dt.date, dt.date | None]]:
-    """Each patient's latest visit date and the follow-up booked at it."""
-    latest = (
-        select(Visit.patient_id, func.max(Visit.visited_on).label("day"))
-        .group_by(Visit.patient_id)
-        .subquery()
-    )
+    """Each patient's latest visit date and the follow-up booked at it (of ``patient_ids``
+    only, when given)."""
+    latest = select(Visit.patient_id, func.max(Visit.visited_on).label("day"))
+    if patient_ids is not None:
+        latest = latest.where(Visit.patient_id.in_(patient_ids))
+    latest_days = latest.group_by(Visit.patient_id).subquery()
     query = select(Visit.patient_id, Visit.visited_on, func.max(Visit.next_visit_on)).join(
-        latest, (latest.c.patient_id == Visit.patient_id) & (latest.c.day == Visit.visited_on)
+        latest_days,
+        (latest_days.c.patient_id == Visit.patient_id) & (latest_days.c.day == Visit.visited_on),
     )
     if district is not None:
         query = query.join(Patient, Patient.id == Visit.patient_id).where(
@@ -72,7 +80,7 @@ def _last_visits(
 
 
 def _recalls_since(
-    session: Session, district: str | None
+    session: Session, district: str | None, patient_ids: list[str] | None = None
 ) -> dict[str, list[tuple[dt.date, dt.date]]]:
     """Each patient's recalls: (the day it fell due, the day it was queued)."""
     query = select(Message.patient_id, Message.due_date, Message.created_at).where(
@@ -80,25 +88,50 @@ def _recalls_since(
     )
     if district is not None:
         query = query.where(Message.district == district)
+    if patient_ids is not None:
+        query = query.where(Message.patient_id.in_(patient_ids))
     found: dict[str, list[tuple[dt.date, dt.date]]] = {}
     for pid, due, created in session.execute(query.order_by(Message.due_date)):
         found.setdefault(pid, []).append((due, created.astimezone(SEOUL).date()))
     return found
 
 
-def overdue_patients(
-    session: Session, *, today: dt.date, district: str | None = None
-) -> Iterator[Overdue]:
-    """Every active patient who is overdue today, with the recall they are owed, if any."""
-    visits = _last_visits(session, district)
-    recalls = _recalls_since(session, district)
-    participating = set(
-        session.execute(select(District.code).where(District.participating.is_(True))).scalars()
-    )
+def active_patients(
+    session: Session,
+    *,
+    district: str | None = None,
+    after: str | None = None,
+    limit: int | None = None,
+) -> list[Patient]:
+    """Active patients in id order: all, or a chunk (``limit`` of them after ``after``)."""
     query = select(Patient).where(Patient.status == PatientStatus.ACTIVE).order_by(Patient.id)
     if district is not None:
         query = query.where(Patient.district == district)
-    for patient in session.execute(query).scalars():
+    if after is not None:
+        query = query.where(Patient.id > after)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.execute(query).scalars())
+
+
+def overdue_patients(
+    session: Session,
+    *,
+    today: dt.date,
+    district: str | None = None,
+    patients: list[Patient] | None = None,
+) -> Iterator[Overdue]:
+    """Every active patient who is overdue today, with the recall they are owed, if any; of
+    ``patients`` only (a chunk, see :func:`active_patients`) when given."""
+    chunk = None if patients is None else [p.id for p in patients]
+    if patients is None:
+        patients = active_patients(session, district=district)
+    visits = _last_visits(session, district, chunk)
+    recalls = _recalls_since(session, district, chunk)
+    participating = set(
+        session.execute(select(District.code).where(District.participating.is_(True))).scalars()
+    )
+    for patient in patients:
         if patient.district not in participating:
             continue
         last, booked = visits.get(patient.id, (None, None))
@@ -142,12 +175,34 @@ def _skipped(patient: Patient, error: BaseException) -> None:
     )
 
 
+@dataclass(frozen=True)
+class RecallScan:
+    """What a scan queued, and the patient the next chunk starts after."""
+
+    queued: int
+    last: str | None  # None when no patient is left to scan
+
+
 def scan_recalls(
-    session: Session, *, today: dt.date, now: dt.datetime, calendar: SendingCalendar
-) -> int:
-    """Queue every recall owed today (idempotent: one per patient and due date)."""
+    session: Session,
+    *,
+    today: dt.date,
+    now: dt.datetime,
+    calendar: SendingCalendar,
+    after: str | None = None,
+    limit: int | None = None,
+) -> RecallScan:
+    """Queue every recall owed today (idempotent: one per patient and due date), to every
+    active patient, or to a chunk of them: ``limit`` patients after ``after``, in id order.
+
+    A scan in chunks, each in a short transaction of its own, lets other writers in between
+    (SQLite has one writer at a time).
+    """
+    chunk = None
+    if after is not None or limit is not None:
+        chunk = active_patients(session, after=after, limit=limit)
     queued = 0
-    for overdue in overdue_patients(session, today=today):
+    for overdue in overdue_patients(session, today=today, patients=chunk):
         if overdue.due is None or overdue.lost:
             continue
         message = queue_recall(
@@ -160,7 +215,8 @@ def scan_recalls(
             calendar=calendar,
         )
         queued += message is not None
-    return queued
+    more = chunk is not None and len(chunk) == limit
+    return RecallScan(queued, chunk[-1].id if chunk and more else None)
 
 
 @dataclass(frozen=True)
@@ -236,32 +292,3 @@ def district_message_report(
         recalled=len(recalled),
         came_back=len(came_back),
     )
-
-
-def prime_outbox(
-    session: Session, *, today: dt.date, now: dt.datetime, calendar: SendingCalendar
-) -> tuple[int, int]:
-    """After visits entered in bulk (a demo, a history import): queue each patient's
-    reminder for their latest booked follow-up still ahead, and today's recalls."""
-    reminders = 0
-    visits = _last_visits(session, None)
-    for patient in session.execute(
-        select(Patient).where(Patient.status == PatientStatus.ACTIVE)
-    ).scalars():
-        _, booked = visits.get(patient.id, (None, None))
-        if booked is None or booked <= today:
-            continue
-        try:
-            message = queue_reminder(
-                session,
-                patient=patient,
-                clinic_id=patient.clinic_id,
-                follow_up=booked,
-                now=now,
-                calendar=calendar,
-            )
-        except BAD_ROW as error:
-            _skipped(patient, error)
-            continue
-        reminders += message is not None
-    return reminders, scan_recalls(session, today=today, now=now, calendar=calendar)

@@ -14,10 +14,13 @@ import datetime as dt
 import unicodedata
 from collections.abc import Iterator
 
+from ledger.vocabulary import MessageKind
+
 __all__ = [
     "CARRIER_PREFIX",
     "MAX_BYTES",
     "encodable",
+    "render",
     "render_recall",
     "render_reminder",
     "sms_bytes",
@@ -94,3 +97,14 @@ def render_recall(*, name: str, clinic: str, balance: int) -> str:
         message="혈압·당뇨 정기 진료를 받으실 때입니다.",
         balance=balance,
     )
+
+
+def render(kind: str, *, name: str, clinic: str, due: dt.date, balance: int) -> str:
+    """The text of a message of ``kind``: a reminder of the follow-up on ``due``, or a recall.
+
+    Rendered when the text is queued (the preview its patient's clinic sees) and again when
+    it is sent, with the balance and names of that moment.
+    """
+    if kind == MessageKind.REMINDER:
+        return render_reminder(name=name, clinic=clinic, follow_up=due, balance=balance)
+    return render_recall(name=name, clinic=clinic, balance=balance)

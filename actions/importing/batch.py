@@ -113,8 +113,8 @@ def _import_row(
             if ctx.refusals:  # a refused attempt is audited, though its row rolled back
                 run_in_transaction(factory, ctx.write_refusals)
         except IntegrityError as error:
-            # Most likely a twin import committed the same legacy id meanwhile: one more
-            # attempt finds it and answers "already imported" (or the conflict).
+            # A twin import waits on the row's legacy id (see ``bookkeeping``); another
+            # key it took meanwhile is found by one more attempt.
             reason = f"the database refused the row: {_first_line(error.orig)}"
             cause = "IntegrityError"
             if attempt == 1:

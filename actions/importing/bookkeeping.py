@@ -13,14 +13,16 @@ import hashlib
 import json
 from collections.abc import Mapping
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from actions.importing import cells
 from actions.importing.cells import Row
 from actions.importing.files import FILES, FileKind
+from ledger.clock import now
 from ledger.errors import ImportConflict, InvalidInput, NotFound, UnknownClinic, UnknownPatient
 from ledger.models import ImportRow, Patient
+from ledger.repository.missing import insert_missing
 
 __all__ = [
     "LEGACY_ID_MAX",
@@ -57,10 +59,20 @@ def digest(content: Mapping[str, str]) -> str:
 
 
 def imported_before(session: Session, kind: str, legacy_id: str, digest: str) -> ImportRow | None:
-    """This very row's earlier import, if any; a different row under its id is refused."""
-    found = session.get(ImportRow, (kind, legacy_id))
-    if found is None:
+    """This very row's earlier import, if any; a different row under its id is refused.
+
+    A row not imported before is claimed for this transaction: its ``import_rows`` row is
+    inserted now (without a record yet; :func:`remember` completes it). The same row
+    imported twice at once is thus imported once: the twin's insert waits for this
+    transaction, then finds the row imported (or claims it, if this one rolled back).
+    """
+    claimed = insert_missing(
+        session, ImportRow, kind=kind, legacy_id=legacy_id, row_hash=digest, imported_at=now()
+    )
+    if claimed:
         return None
+    found = session.get(ImportRow, (kind, legacy_id), populate_existing=True)
+    assert found is not None, "the legacy id was claimed, so its row exists"
     if found.row_hash != digest:
         raise ImportConflict(
             f"{kind} legacy id {legacy_id!r} was imported on {found.imported_at:%Y-%m-%d} "
@@ -74,22 +86,17 @@ def remember(
     session: Session,
     kind: str,
     legacy_id: str,
-    digest: str,
     *,
     record_id: str,
     transaction_id: int | None = None,
 ) -> None:
-    """Record what the row ``legacy_id`` of ``kind`` became, in the row's transaction."""
-    session.add(
-        ImportRow(
-            kind=kind,
-            legacy_id=legacy_id,
-            record_id=record_id,
-            transaction_id=transaction_id,
-            row_hash=digest,
-        )
+    """Record what the row ``legacy_id`` of ``kind`` (claimed by :func:`imported_before`)
+    became, in the row's transaction."""
+    session.execute(
+        update(ImportRow)
+        .where(ImportRow.kind == kind, ImportRow.legacy_id == legacy_id)
+        .values(record_id=record_id, transaction_id=transaction_id)
     )
-    session.flush()
 
 
 _MISSING: Mapping[str, type[NotFound]] = {

@@ -76,7 +76,7 @@ def import_clinic(session: Session, ctx: Context, row: Row) -> RowImported:
     )
     if until is not None:
         registry.clinic_leaves(session, ctx, clinic, on=until)
-    bookkeeping.remember(session, "clinic", legacy_id, digest, record_id=clinic.id)
+    bookkeeping.remember(session, "clinic", legacy_id, record_id=clinic.id)
     return RowImported("imported", clinic.id)
 
 
@@ -103,7 +103,6 @@ def import_patient(session: Session, ctx: Context, row: Row) -> RowImported:
         session,
         "patient",
         legacy_id,
-        digest,
         record_id=patient_id,
         transaction_id=registered.transaction_id,
     )
@@ -128,7 +127,6 @@ def import_event(session: Session, ctx: Context, row: Row) -> RowImported:
         session,
         kind,
         legacy_id,
-        digest,
         record_id=recorded.id,
         transaction_id=recorded.transaction_id,
     )
@@ -164,7 +162,6 @@ def import_balance(session: Session, ctx: Context, row: Row) -> RowImported:
         session,
         "balance",
         legacy_id,
-        digest,
         record_id=patient.id,
         transaction_id=migrated.transaction_id,
     )
@@ -250,7 +247,7 @@ def _education_session(session: Session, ctx: Context, row: Row, patient: Patien
         district=district,
         clinic_id=clinic_id,
     )
-    bookkeeping.remember(session, "session", legacy_id, digest, record_id=created.id)
+    bookkeeping.remember(session, "session", legacy_id, record_id=created.id)
     return created.id
 
 

@@ -3,7 +3,8 @@
 ``statements`` holds the booking's prepared statements and the Core tables they run on;
 ``writing`` opens accounts and locks and writes a transaction; ``reading`` reads balances,
 counters and history; ``verifying`` recomputes the running totals from the entries;
-``ledger`` puts the three sides together as :class:`LedgerRepository`.
+``ledger`` puts the three sides together as :class:`LedgerRepository`; ``missing`` creates a
+row on first use without a race (``INSERT ... ON CONFLICT DO NOTHING``, then read).
 """
 
 from ledger.repository.ledger import LedgerRepository

@@ -18,6 +18,7 @@ from ledger.clock import now
 from ledger.domain import SHARDS, AccountType, Counter, LimitPosting, Plan, normal_sign
 from ledger.errors import UnknownAccount
 from ledger.models import Account, Balance, Entry, LimitPostingRow, Transaction
+from ledger.repository.missing import ignoring_existing
 from ledger.repository.reading import AccountInfo, account_info
 from ledger.repository.statements import (
     INSERT_ENTRIES,
@@ -66,9 +67,14 @@ class Writing:
         return found
 
     def insert_account(self, *, code: str, type: AccountType, district: str | None) -> int:
+        """The id of the account ``code``, opened with its balance rows unless it exists.
+
+        Two transactions opening the same account at once (a district's first bookings)
+        both get its id: the second's insert waits for the first and inserts nothing.
+        """
         shards = SHARDS.get(type, 1)
         account_id = self.session.execute(
-            insert(Account)
+            ignoring_existing(self.session, Account)
             .values(
                 code=code,
                 type=type.value,
@@ -78,7 +84,12 @@ class Writing:
                 created_at=now(),
             )
             .returning(Account.id)
-        ).scalar_one()
+        ).scalar()
+        if account_id is None:
+            existing = self.account_by_code(code)
+            if existing is None:  # pragma: no cover - the conflict was on this very code
+                raise UnknownAccount(f"account {code!r} neither inserted nor found")
+            return existing.id
         self.session.execute(
             insert(Balance),
             [{"account_id": account_id, "shard": s, "balance": 0} for s in range(shards)],

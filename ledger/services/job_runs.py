@@ -9,26 +9,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger import clock
-from ledger.db import run_in_transaction, session_scope
+from ledger.db import run_in_transaction
 from ledger.models import JobRun
+from ledger.repository.missing import insert_missing
 
 __all__ = ["claim_run", "finish_run"]
 
 
 def claim_run(sessions: sessionmaker[Session], job: str, run_date: dt.date) -> bool:
     """Whether this process is the first to run ``job`` for ``run_date``."""
-    try:
-        with session_scope(sessions) as session:
-            if session.get(JobRun, (job, run_date)) is not None:
-                return False
-            session.add(JobRun(job=job, run_date=run_date, started_at=clock.now()))
-        return True
-    except IntegrityError:  # another process claimed it first
-        return False
+    return run_in_transaction(
+        sessions,
+        lambda s: insert_missing(s, JobRun, job=job, run_date=run_date, started_at=clock.now()),
+    )
 
 
 def finish_run(sessions: sessionmaker[Session], job: str, run_date: dt.date, outcome: str) -> None:

@@ -30,6 +30,7 @@ from ledger.errors import (
 from ledger.ids import is_well_formed, new_id
 from ledger.models import Account, Clinic, Entry, Settlement, SettlementLine, Transaction
 from ledger.records import PaymentRecord, SettlementRecord, Tag
+from ledger.repository.missing import insert_missing
 from ledger.services import periods
 from ledger.services.booking import book
 from ledger.services.clinics import district_account, get_district
@@ -129,28 +130,34 @@ def get_settlement(session: Session, settlement_id: str) -> Settlement:
 
 
 def open_settlement(session: Session, *, district: str, year: int, quarter: int) -> Settlement:
-    """The district's settlement of the quarter: created, or recomputed while a draft."""
+    """The district's settlement of the quarter: created, or recomputed while a draft.
+
+    Opened twice at once, it is one draft: the second insert finds the first's row, and the
+    row lock makes the two recomputations (and a close) take turns.
+    """
     _check_quarter(year, quarter)
     get_district(session, district)
+    insert_missing(
+        session,
+        Settlement,
+        id=new_id("stl"),
+        district=district,
+        year=year,
+        quarter=quarter,
+        status=SettlementStatus.DRAFT,
+        total=0,
+        computed_at=clock.now(),
+    )
     settlement = session.execute(
-        select(Settlement).where(
+        select(Settlement)
+        .where(
             Settlement.district == district,
             Settlement.year == year,
             Settlement.quarter == quarter,
         )
-    ).scalar()
-    if settlement is None:
-        settlement = Settlement(
-            id=new_id("stl"),
-            district=district,
-            year=year,
-            quarter=quarter,
-            status=SettlementStatus.DRAFT,
-            total=0,
-            computed_at=clock.now(),
-        )
-        session.add(settlement)
-        session.flush()
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
     if settlement.status == SettlementStatus.DRAFT:
         _store_lines(session, settlement, compute(session, district, year, quarter))
     return settlement

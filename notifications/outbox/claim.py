@@ -3,8 +3,8 @@
 It takes the oldest due texts of unpaused districts (``FOR UPDATE SKIP LOCKED``, so two
 schedulers never claim the same text), settles the ones that must not go now (outside the
 sending window: wait; consent withdrawn or the patient left: cancelled; a reminder whose
-follow-up passed: suppressed), renders the rest with the patient's balance and clinic, and
-marks them ``sending`` in one batched UPDATE.
+follow-up passed: suppressed), renders the rest afresh with the patient's balance and clinic
+(what was queued holds a preview), and marks them ``sending`` in one batched UPDATE.
 
 ``claim_due`` runs inside a transaction the dispatcher opens for it and never commits: that
 commit, before the channel is called, is what lets ``reconcile`` find a text whose send was
@@ -27,7 +27,7 @@ from ledger.vocabulary import MessageKind, MessageStatus, PatientStatus
 from notifications.calendar import SendingCalendar
 from notifications.channels import Outgoing
 from notifications.outbox.queue import no_send_days
-from notifications.templates import render_recall, render_reminder
+from notifications.templates import render
 
 __all__ = ["MESSAGES", "Claimed", "claim_due", "update_each"]
 
@@ -79,6 +79,7 @@ def claim_due(
             MESSAGES.c.clinic_id,
             MESSAGES.c.attempts,
             MESSAGES.c.not_before,
+            MESSAGES.c.body,
             Patient.name,
             Patient.phone,
             Patient.sms_consent,
@@ -106,7 +107,7 @@ def claim_due(
         current = {
             "status": MessageStatus.QUEUED,
             "not_before": row.not_before,
-            "body": None,
+            "body": row.body,
             "sending_since": None,
             "attempts": row.attempts,
             "closed_reason": None,
@@ -134,12 +135,14 @@ def claim_due(
             )
             outcomes[MessageStatus.SUPPRESSED] += 1
         else:
-            body = _render(
+            # Rendered afresh: the balance and the names may have changed since the
+            # preview was rendered at queueing.
+            body = render(
                 row.kind,
-                row.name,
-                clinic_names.get(row.clinic_id or row.home_clinic, ""),
-                row.due_date,
-                balances.get(row.account_id, 0),
+                name=row.name,
+                clinic=clinic_names.get(row.clinic_id or row.home_clinic, ""),
+                due=row.due_date,
+                balance=balances.get(row.account_id, 0),
             )
             change(
                 row,
@@ -165,12 +168,6 @@ def claim_due(
             )
     update_each(session, CLAIM_COLUMNS, changes)
     return claimed
-
-
-def _render(kind: str, name: str, clinic: str, due: dt.date, held: int) -> str:
-    if kind == MessageKind.REMINDER:
-        return render_reminder(name=name, clinic=clinic, follow_up=due, balance=held)
-    return render_recall(name=name, clinic=clinic, balance=held)
 
 
 def _balances(session: Session, account_ids: list[int]) -> dict[int, int]:

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ledger.ids import new_id
-from ledger.models import Message, NoSendDay, Patient
+from ledger.models import Clinic, Message, NoSendDay, Patient
+from ledger.repository.missing import insert_missing
+from ledger.services.reading import balance
 from ledger.vocabulary import MessageKind, MessageStatus, PatientStatus
 from notifications.calendar import SendingCalendar
+from notifications.templates import render
 
 __all__ = [
     "cancel_for_patient",
@@ -36,25 +40,39 @@ def no_send_days(session: Session, district: str) -> set[dt.date]:
     )
 
 
-def _upsert(session: Session, **row: object) -> Message | None:
-    """The message for (patient, kind, due date): revived if cancelled, else as it is."""
-    found = session.execute(
-        select(Message).where(
+def _upsert(session: Session, **row: Any) -> Message:
+    """The message for (patient, kind, due date): queued if new, revived if cancelled, else
+    as it is. Queued twice at once (two recall scans), it is one message."""
+    inserted = insert_missing(session, Message, id=new_id("msg"), attempts=0, **row)
+    message = session.execute(
+        select(Message)
+        .where(
             Message.patient_id == row["patient_id"],
             Message.kind == row["kind"],
             Message.due_date == row["due_date"],
         )
-    ).scalar()
-    if found is None:
-        message = Message(id=new_id("msg"), attempts=0, **row)
-        session.add(message)
-        session.flush()
-        return message
-    if found.status == MessageStatus.CANCELLED:
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    if not inserted and message.status == MessageStatus.CANCELLED:
         for name, value in row.items():
-            setattr(found, name, value)
+            setattr(message, name, value)
         session.flush()
-    return found
+    return message
+
+
+def _preview(
+    session: Session, patient: Patient, clinic_id: str | None, kind: str, due: dt.date
+) -> str:
+    """The text as it would go now: the body a queued text shows. It is rendered again when
+    it is sent (``claim``), since the balance and the names may change meanwhile."""
+    clinic = session.get(Clinic, clinic_id or patient.clinic_id)
+    return render(
+        kind,
+        name=patient.name or "",
+        clinic=clinic.name if clinic is not None else "",
+        due=due,
+        balance=balance(session, patient.account_id),
+    )
 
 
 def queue_reminder(
@@ -82,6 +100,7 @@ def queue_reminder(
         due_date=follow_up,
         sequence=0,
         clinic_id=clinic_id,
+        body=_preview(session, patient, clinic_id, MessageKind.REMINDER, follow_up),
         not_before=max(calendar.opens(day), now),
         status=MessageStatus.SUPPRESSED if late else MessageStatus.QUEUED,
         closed_reason="recorded after its sending day" if late else None,
@@ -111,6 +130,7 @@ def queue_recall(
         due_date=due,
         sequence=sequence,
         clinic_id=clinic_id,
+        body=_preview(session, patient, clinic_id, MessageKind.RECALL, due),
         not_before=calendar.next_opening(now, no_send_days(session, patient.district)),
         status=MessageStatus.QUEUED,
         closed_reason=None,

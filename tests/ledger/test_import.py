@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -629,3 +630,40 @@ def test_the_import_command_refuses_a_file_without_its_columns(
     result = cli.invoke(main, ["import", "clinics", str(path)])
     assert result.exit_code == 1
     assert "needs the column(s) legacy_id, kind, district, participating_since" in result.output
+
+
+def test_one_file_imported_twice_at_once_imports_each_row_once(
+    sessions: sessionmaker[Session], history: History
+) -> None:
+    load(sessions, "clinics", history.clinics("C1"))
+    names = [f"P{i}" for i in range(6)]
+    path = history.patients([history.patient(n) for n in names])
+    barrier = threading.Barrier(2)
+    reports: list[ImportReport] = []
+
+    def run() -> None:
+        barrier.wait(30)
+        reports.append(load(sessions, "patients", path))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+
+    assert len(reports) == 2
+    assert [r.rejected for r in reports] == [[], []]
+    assert sum(r.imported for r in reports) == len(names)
+    assert sum(r.already_imported for r in reports) == len(names)
+    with session_scope(sessions) as session:
+        legacy = [history.id(n) for n in names]
+        rows = session.execute(
+            select(ImportRow.record_id).where(
+                ImportRow.kind == "patient", ImportRow.legacy_id.in_(legacy)
+            )
+        ).all()
+        assert len(rows) == len(names) and all(r.record_id for r in rows)
+        patients = session.execute(
+            select(func.count()).where(Patient.id.in_([r.record_id for r in rows]))
+        ).scalar_one()
+        assert patients == len(names)

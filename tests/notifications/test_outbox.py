@@ -254,3 +254,22 @@ def test_a_hundred_thousand_texts_drain_at_the_rate_and_roll_over_to_the_next_da
             select(func.count()).where(Message.district == "11530", Message.status != "sent")
         ).scalar_one()
     assert left == 0
+
+
+def test_a_text_waiting_for_the_sending_window_keeps_its_preview(
+    sessions: sessionmaker[Session],
+) -> None:
+    with session_scope(sessions) as session:
+        message = queued(session)
+        message_id, preview = message.id, message.body
+    assert preview and "10월 13일(화)" in preview
+
+    after_hours = MONDAY.replace(hour=21)
+    done = send(sessions, ConsoleChannel(out=io.StringIO()), after_hours)
+
+    assert done.outcomes["waiting"] >= 1
+    with session_scope(sessions) as session:
+        waiting = session.get(Message, message_id)
+        assert waiting is not None
+        assert (waiting.status, waiting.body) == ("queued", preview)
+        assert waiting.not_before == MONDAY + dt.timedelta(days=1)
