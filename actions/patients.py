@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from actions import policy
 from actions.context import Context
-from ledger.errors import DuplicatePatient, RateLimited, UnknownPatient
+from ledger.errors import DuplicatePatient, InvalidInput, RateLimited, UnknownPatient
 from ledger.models import Patient
 from ledger.programme import Award
 from ledger.services import clinics, rates, registry
@@ -127,8 +127,13 @@ def look_up_patient(
     look-up's count and audit row are its record: its edge keeps them
     (``api.deps.keep_refusals``).
     """
-    name, phone = registry.patient_name(name), registry.normalise_phone(phone)
-    subject = ctx.safeguards.pseudonyms.person(name=name, birth_date=birth_date, phone=phone)
+    subject: str | None = None
+    unreadable: InvalidInput | None = None
+    try:
+        name, phone = registry.patient_name(name), registry.normalise_phone(phone)
+        subject = ctx.safeguards.pseudonyms.person(name=name, birth_date=birth_date, phone=phone)
+    except InvalidInput as error:  # still counted and audited, like any other look-up
+        unreadable = error
 
     def audit(outcome: LookupOutcome, patient_id: str | None = None) -> None:
         resource = "patient-lookups" if patient_id is None else f"patients/{patient_id}"
@@ -141,6 +146,9 @@ def look_up_patient(
     except RateLimited:
         audit(LookupOutcome.RATE_LIMITED)
         raise
+    if unreadable is not None:
+        audit(LookupOutcome.INVALID)
+        raise unreadable
     patient = registry.find_patient(session, name=name, birth_date=birth_date, phone=phone)
     principal = ctx.principal
     clinic = None if principal.clinic_id is None else clinics.get_clinic(session, ctx.clinic_id)

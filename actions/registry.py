@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from actions import policy
 from actions.context import Context
 from ledger.models import Clinic
 from ledger.services import clinics
@@ -22,7 +23,9 @@ def register_clinic(
     district: str,
     participating_since: dt.date | None = None,
 ) -> Clinic:
-    """Register a participating clinic in ``district`` (from today unless said otherwise)."""
+    """Register a participating clinic in ``district`` (from today unless said otherwise):
+    the city anywhere, a health centre in its own district."""
+    policy.check_register_clinic(ctx.principal, district)
     clinic = clinics.register_clinic(
         session,
         name=name,

@@ -56,7 +56,7 @@ def get_session(request: Request) -> Iterator[Session]:
     state = request.app.state
     scope = (
         read_scope(state.readers, state.sessions)
-        if request.method == "GET"
+        if request.method in ("GET", "HEAD")
         else session_scope(state.sessions)
     )
     try:

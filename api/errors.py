@@ -86,8 +86,6 @@ MAPPING: dict[type[Exception], tuple[int, str, str]] = {
     e.Forbidden: (403, "forbidden", "Not allowed for this role"),
     e.RateLimited: (429, "rate_limited", "Too many requests"),
     e.NotFound: (404, "not_found", "Not found"),
-    e.UnknownTransaction: (404, "not_found", "Not found"),
-    e.UnknownAccount: (404, "not_found", "Not found"),
     e.InvalidInput: (422, "invalid", "Invalid request"),
     e.FutureDate: (422, "future_date", "Invalid request"),
     e.LateEntry: (422, "late_entry", "Invalid request"),

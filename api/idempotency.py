@@ -102,7 +102,7 @@ class IdempotencyMiddleware:
         if decision.action in ("reused", "in_flight"):
             await _refusal(decision.action)(scope, replay_receive, send)
             return
-        body = await run_in_threadpool(self._readable_now, principal, decision)
+        body = await run_in_threadpool(self._readable_now, principal, decision, scope["path"])
         await _send(send, decision.status or 200, decision.content_type, body, replayed=True)
 
     async def _run(
@@ -137,6 +137,9 @@ class IdempotencyMiddleware:
                     f"sqlstate={getattr(error.orig, 'sqlstate', None)}"
                 },
             )
+            stored = False
+        except Exception as error:  # the claim was taken over meanwhile: nothing was kept
+            log.error("api.idempotency.not_kept", extra={"error": type(error).__name__})
             stored = False
         if not stored:
             refused = NotSaved(
@@ -182,12 +185,12 @@ class IdempotencyMiddleware:
         with self.readers() as session:
             return authenticate(session, token.strip())
 
-    def _readable_now(self, principal: Principal, decision: Decision) -> bytes:
+    def _readable_now(self, principal: Principal, decision: Decision, path: str) -> bytes:
         """The stored answer as the caller may read it now: a patient in it may have moved
         away from the caller, or been erased, since it was first given."""
         with self.readers() as session:
             return replays.as_readable_now(
-                session, principal, decision.status or 200, decision.body
+                session, principal, decision.status or 200, decision.body, path=path
             )
 
     def _finish(

@@ -1,23 +1,20 @@
 """Every condition the ledger refuses, as one tree rooted at :class:`LedgerError`.
 
     LedgerError
-    ├── UnknownAccount          an account id or code that does not exist
-    ├── UnknownTransaction      a transaction id that does not exist
     ├── UnbalancedTransaction   legs that do not sum to zero
     ├── InsufficientFunds       a debit that would take an account below zero
     │   └── InsufficientBalance     a patient spending more than their balance
     ├── BelowThreshold          a debit from an account whose balance is under the minimum
     │   └── BalanceBelowThreshold   a patient spending while under the minimum
-    ├── AlreadyReversed         a second reversal of one transaction
-    ├── NotReversible           a reversal of a reversal
-    │   └── NotCorrectable          a payout, payment, forfeiture or migration reversed
     ├── RuleSetError            a rule set file that cannot be read or does not fit the schema
     ├── BackupFailed            a backup or restore that cannot be made
     ├── NoRuleSet               no rule set for an event's year and district
     ├── Forbidden               an action the caller's role may not take
     ├── RateLimited             more of an action than the caller's rate allows
-    ├── NotFound                a district, clinic, patient or session that does not exist
-    │   ├── UnknownDistrict, UnknownClinic, UnknownPatient, UnknownSession
+    ├── NotFound                a record that does not exist (or is outside the caller's scope)
+    │   ├── UnknownAccount      an account id or code
+    │   ├── UnknownTransaction  a transaction id
+    │   └── UnknownDistrict, UnknownClinic, UnknownPatient, UnknownSession
     ├── InvalidInput            a value the programme cannot take
     │   ├── InvalidPhone        not a Korean mobile number
     │   ├── FutureDate          an event dated after today (Asia/Seoul)
@@ -27,6 +24,9 @@
     │   ├── PurposeNotAllowed   a spending purpose the clinic's kind does not offer
     │   └── OutOfDistrict       spending outside where the rules let the patient spend
     └── Conflict                a request that clashes with what is recorded
+        ├── AlreadyReversed     a second reversal of one transaction
+        ├── NotReversible       a reversal of a reversal
+        │   └── NotCorrectable  a payout, payment, forfeiture or migration reversed
         ├── DuplicatePatient    the same person registered twice
         ├── AlreadyAttended     the same patient twice at one session
         ├── PatientNotActive    an event for a patient who left the programme
@@ -37,6 +37,8 @@
         ├── QuarterClosed       changing what a closed quarter holds
         └── AlreadyPaid         recording a payment twice
 
+A class answers over HTTP as its nearest mapped ancestor until ``api/errors.py`` gives it a
+line of its own.
 Only ``api/errors.py`` maps these to HTTP status codes.
 """
 
@@ -89,11 +91,19 @@ class LedgerError(Exception):
     """Root of every error the ledger raises on purpose."""
 
 
-class UnknownAccount(LedgerError):
+class NotFound(LedgerError):
+    """Raised when a registry record that a request names does not exist."""
+
+
+class Conflict(LedgerError):
+    """Raised when a request clashes with what is already recorded."""
+
+
+class UnknownAccount(NotFound):
     """Raised when a booking or a read names an account that does not exist."""
 
 
-class UnknownTransaction(LedgerError):
+class UnknownTransaction(NotFound):
     """Raised when a reversal or a read names a transaction that does not exist."""
 
 
@@ -155,7 +165,7 @@ class BalanceBelowThreshold(BelowThreshold):
         self.threshold = threshold
 
 
-class AlreadyReversed(LedgerError):
+class AlreadyReversed(Conflict):
     """Raised when a transaction that was already reversed is reversed again."""
 
     def __init__(self, transaction_id: int, reversal_id: int) -> None:
@@ -166,7 +176,7 @@ class AlreadyReversed(LedgerError):
         self.reversal_id = reversal_id
 
 
-class NotReversible(LedgerError):
+class NotReversible(Conflict):
     """Raised when a reversal is itself reversed; book a new transaction instead."""
 
 
@@ -199,10 +209,6 @@ class RateLimited(LedgerError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-class NotFound(LedgerError):
-    """Raised when a registry record that a request names does not exist."""
 
 
 class UnknownDistrict(NotFound):
@@ -247,10 +253,6 @@ class BeforeEnrolment(InvalidInput):
 
 class NotParticipating(InvalidInput):
     """Raised when a clinic or district does not take part in the programme on that date."""
-
-
-class Conflict(LedgerError):
-    """Raised when a request clashes with what is already recorded."""
 
 
 class DuplicatePatient(Conflict):

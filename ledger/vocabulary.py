@@ -162,6 +162,7 @@ class LookupOutcome(StrEnum):
     FOUND = "found"
     NOT_FOUND = "not_found"  # nobody, or nobody the caller may find: the same answer
     RATE_LIMITED = "rate_limited"
+    INVALID = "invalid"  # a name or phone that cannot be read: no one was searched for
 
 
 def values(vocabulary: type[StrEnum]) -> tuple[str, ...]:

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger.errors import DuplicatePatient
 from ledger.models import IdempotentRequest
 
 __all__ = [
@@ -52,19 +53,24 @@ def without_personal_fields(text: str, *, patient_id: str | None = None) -> str 
         if patient_id is not None and shown["id"] != patient_id:
             continue
         for name in PERSONAL_FIELDS:
-            if name in shown:
-                del shown[name]
+            if shown.get(name) is not None:
+                shown[name] = None  # kept as a key: the answer keeps its shape
                 changed = True
     return _dump(data) if changed else None
 
 
 def narrowed(text: str, status: int, readable: Callable[[str], bool]) -> str:
-    """A stored success answer as its caller may see it now: each patient in it whom the
-    caller may no longer read (moved away, gone) is cut to their ids. Refusals show no
-    patient's data and go unchanged."""
-    if not 200 <= status < 300:
-        return text
+    """A stored answer as its caller may see it now: each patient in a success whom the
+    caller may no longer read (moved away, gone) is cut to their ids; a refusal that named
+    an existing patient (``duplicate_patient``) loses the id the caller may no longer read."""
     data = _parse(text)
+    if not 200 <= status < 300:
+        named = data.get("id") if isinstance(data, dict) else None
+        if isinstance(named, str) and named.startswith(PATIENT_ID_PREFIX) and not readable(named):
+            del data["id"]
+            data["detail"] = str(DuplicatePatient(None))  # as the refusal reads without it
+            return _dump(data)
+        return text
     changed = False
     for shown in _patients(data):
         if not readable(shown["id"]):

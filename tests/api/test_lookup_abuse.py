@@ -114,6 +114,19 @@ def test_every_look_up_is_audited_found_or_not(
     assert all(r["label"] and r["at"] and r["subject_hash"] for r in rows)
 
 
+def test_a_look_up_with_an_unreadable_phone_is_counted_and_audited_too(
+    client: TestClient, kim: dict[str, Any], city: dict[str, str]
+) -> None:
+    unreadable = {**kim["person"], "phone": "02-123-4567"}  # a landline: no one to find
+    for _ in range(LIMIT):
+        answer = look_up(client, kim["headers"], unreadable)
+        assert answer.status_code == 422 and answer.json()["code"] == "invalid"
+    assert look_up(client, kim["headers"], kim["person"]).status_code == 429
+    rows = lookups_of(client, city, kim["headers"])
+    assert [r["outcome"] for r in rows] == ["invalid"] * LIMIT + ["rate_limited"]
+    assert all(r["subject_hash"] is None for r in rows[:LIMIT])
+
+
 def test_repeated_probes_of_one_person_show_the_same_hash(
     client: TestClient, kim: dict[str, Any], city: dict[str, str], key_for: Any
 ) -> None:

@@ -102,8 +102,11 @@ def test_after_the_retention_period_a_repeat_answers_with_the_ids_and_no_persona
     again = client.post("/v1/patients", headers=headers, json=body)
     assert again.status_code == 201
     shown = again.json()
-    assert {"name", "birth_date", "phone"}.isdisjoint(shown)
-    assert {k: v for k, v in first.items() if k not in ("name", "birth_date", "phone")} == shown
+    assert (shown["name"], shown["birth_date"], shown["phone"]) == (None, None, None)
+    personal = ("name", "birth_date", "phone")
+    assert {k: v for k, v in first.items() if k not in personal} == {
+        k: v for k, v in shown.items() if k not in personal
+    }
     assert patients_of(sessions, clinic.id) == 1  # the repeat booked nothing
 
 
@@ -125,6 +128,42 @@ def test_a_replay_shows_only_the_ids_of_a_patient_the_caller_may_no_longer_read(
     assert again.status_code == 201
     assert again.json() == {"id": first["id"], "transaction_id": first["transaction_id"]}
     assert patients_of(sessions, other.id) == 1
+
+
+def test_a_look_up_replayed_to_a_clinic_where_the_patient_may_spend_keeps_its_balance(
+    client: TestClient, city: dict[str, str], key_for: Any
+) -> None:
+    home = new_clinic(client, city, key_for)
+    other = new_clinic(client, city, key_for)  # same district: the patient may spend there
+    _, body = register(client, home)
+    asked = {k: body[k] for k in ("name", "birth_date", "phone")}
+    headers = {**other.headers, "Idempotency-Key": f"look-{uuid.uuid4().hex}"}
+    first = client.post("/v1/patient-lookups", headers=headers, json=asked)
+    assert first.status_code == 200, first.text
+    again = client.post("/v1/patient-lookups", headers=headers, json=asked)
+    assert again.status_code == 200
+    assert again.json() == first.json() and "balance" in again.json()
+
+
+def test_a_replayed_duplicate_drops_the_id_its_caller_may_no_longer_read(
+    client: TestClient, city: dict[str, str], key_for: Any
+) -> None:
+    home = new_clinic(client, city, key_for)
+    other = new_clinic(client, city, key_for)
+    _, body = register(client, home)
+    headers = {**home.headers, "Idempotency-Key": f"twice-{uuid.uuid4().hex}"}
+    duplicate = client.post("/v1/patients", headers=headers, json=body)
+    assert duplicate.status_code == 409 and "id" in duplicate.json()
+    patient_id = duplicate.json()["id"]
+    moved = client.post(
+        f"/v1/patients/{patient_id}/moves", headers=home.headers, json={"clinic_id": other.id}
+    )
+    assert moved.status_code == 200, moved.text
+
+    again = client.post("/v1/patients", headers=headers, json=body)
+
+    assert again.status_code == 409 and again.json()["code"] == "duplicate_patient"
+    assert "id" not in again.json() and patient_id not in again.text
 
 
 def test_the_job_runs_once_a_day(sessions: sessionmaker[Session], database_url: str) -> None:
