@@ -166,8 +166,12 @@ class IdempotencyMiddleware:
             if claims.claims_in_request_transaction(session):
                 decision = claims.claim(session, key_id, key, fingerprint)
             else:
-                decision = run_in_transaction(
-                    self.sessions, lambda s: claims.claim(s, key_id, key, fingerprint)
+                decision = claims.claim_and_hold(
+                    key_id,
+                    key,
+                    lambda: run_in_transaction(
+                        self.sessions, lambda s: claims.claim(s, key_id, key, fingerprint)
+                    ),
                 )
         except BaseException:
             session.rollback()
@@ -229,11 +233,15 @@ class IdempotencyMiddleware:
             raise
         finally:
             session.close()
+            claims.let_go(key_id, key)
 
     def _abandon(self, session: Session, key_id: str, key: str) -> None:
         session.rollback()
         session.close()
-        self._release(key_id, key)
+        try:
+            self._release(key_id, key)
+        finally:
+            claims.let_go(key_id, key)
 
     def _release(self, key_id: str, key: str) -> None:
         """Drop a claim committed apart (SQLite); on PostgreSQL the rollback already has."""

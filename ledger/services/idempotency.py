@@ -49,6 +49,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -61,7 +63,9 @@ __all__ = [
     "LEASE",
     "Decision",
     "claim",
+    "claim_and_hold",
     "claims_in_request_transaction",
+    "let_go",
     "peek",
     "release",
     "store",
@@ -128,7 +132,36 @@ def decide(session: Session, row: IdempotentRequest, fingerprint: str) -> Decisi
     return Decision("in_flight") if _holder_runs(row) else None
 
 
+# The claims this process is working on right now (SQLite). A claim that names this process
+# but is not among them was orphaned (its request ended and its release failed): it is
+# free, rather than "in flight" for as long as the process lives.
+_IN_FLIGHT: set[tuple[str, str]] = set()
+# Held while a claim is made and entered, so that no twin of this process sees the committed
+# claim before it is in the set (it would take it for an orphan). Re-entrant: the claim's own
+# check of its holder takes it too.
+_IN_FLIGHT_LOCK = threading.RLock()
+
+
+def claim_and_hold(key_id: str, key: str, make_claim: Callable[[], Decision]) -> Decision:
+    """Run ``make_claim`` (committing a claim apart, on SQLite) and, when the request may
+    proceed, enter it as this process's claim in flight, as one step for this process."""
+    with _IN_FLIGHT_LOCK:
+        decision = make_claim()
+        if decision.action == "proceed":
+            _IN_FLIGHT.add((key_id, key))
+        return decision
+
+
+def let_go(key_id: str, key: str) -> None:
+    """Say that the request working on (key id, key) has ended, however it ended."""
+    with _IN_FLIGHT_LOCK:
+        _IN_FLIGHT.discard((key_id, key))
+
+
 def _holder_runs(row: IdempotentRequest) -> bool:
+    if row.claimed_by == str(processes.current()):
+        with _IN_FLIGHT_LOCK:
+            return (row.key_id, row.idempotency_key) in _IN_FLIGHT
     holder = processes.ProcessIdentity.parse(row.claimed_by or "")
     running = None if holder is None else processes.is_running(holder)
     if running is None:  # another host's, or an old row: the lease decides

@@ -89,6 +89,24 @@ def test_a_claim_whose_process_was_killed_is_taken_over_at_once(
 
 
 @pytest.mark.engine("sqlite")
+def test_a_claim_this_process_left_behind_is_free_at_once(
+    client: TestClient, sessions: sessionmaker[Session], city: dict[str, str], key_for: Any
+) -> None:
+    """A claim naming this very process whose request is over (its release failed) blocks
+    nothing: the process knows which of its claims are in flight."""
+    clinic = new_clinic(client, city, key_for)
+    patient = new_patient(client, clinic)
+    key = f"left-{uuid.uuid4()}"
+    leave_claim(sessions, clinic.headers, visit_url(patient), key, str(processes.current()))
+
+    headers = {**clinic.headers, "Idempotency-Key": key}
+    first = client.post(visit_url(patient), headers=headers, json=VISIT)
+
+    assert first.status_code == 201, first.text
+    assert visits_of(sessions, patient) == 1
+
+
+@pytest.mark.engine("sqlite")
 def test_on_sqlite_a_claim_is_in_flight_while_its_process_runs(
     client: TestClient, sessions: sessionmaker[Session], city: dict[str, str], key_for: Any
 ) -> None:
