@@ -76,8 +76,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     def readyz() -> JSONResponse:
         """The database answers."""
-        try:
-            with engine.connect() as connection:
+        try:  # a reader's transaction: the probe never waits behind SQLite's writer
+            with engine.execution_options(sqlite_begin="DEFERRED").connect() as connection:
                 connection.execute(text("SELECT 1"))
         except SQLAlchemyError:
             return JSONResponse({"status": "unavailable"}, status_code=503)
