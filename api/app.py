@@ -89,7 +89,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     # The last added runs first: the request log (which never reads a body) sees every
     # answer, refusals included; the body limit comes before anything that reads a body.
-    app.add_middleware(IdempotencyMiddleware, sessions=sessions)
+    app.add_middleware(
+        IdempotencyMiddleware, sessions=sessions, pseudonyms=app.state.safeguards.pseudonyms
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestLogMiddleware, trusted_proxies=settings.trusted_proxies)
     return app

@@ -27,7 +27,6 @@ runs the request now.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from typing import Any
@@ -50,6 +49,7 @@ from api.errors import (
     from_exception,
 )
 from ledger.db import make_reader_factory, run_in_transaction
+from ledger.pseudonyms import Pseudonyms
 from ledger.services import idempotency as claims
 from ledger.services.access import Principal, authenticate
 from ledger.services.idempotency import Decision
@@ -63,9 +63,12 @@ COME_BACK_LATER = frozenset({429})
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, app: ASGIApp, sessions: sessionmaker[Session], pseudonyms: Pseudonyms
+    ) -> None:
         self.app = app
         self.sessions = sessions
+        self.pseudonyms = pseudonyms
         bind = sessions.kw["bind"]
         self.readers = make_reader_factory(bind)
 
@@ -91,7 +94,7 @@ class IdempotencyMiddleware:
             )
             await _answer(refused)(scope, replay_receive, send)
             return
-        fingerprint = _fingerprint(scope, body)
+        fingerprint = _fingerprint(scope, body, self.pseudonyms)
         decision = await run_in_threadpool(self._peek, key_id, key, fingerprint)
         if decision is None:
             session = self.sessions()
@@ -270,14 +273,14 @@ def _refusal(action: str) -> Response:
     )
 
 
-def _fingerprint(scope: Scope, body: bytes) -> str:
-    """The request's hash; JSON bodies are compared by content, not by spacing."""
+def _fingerprint(scope: Scope, body: bytes, pseudonyms: Pseudonyms) -> str:
+    """The request's keyed hash; JSON bodies are compared by content, not by spacing."""
     try:
         canonical: Any = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
     except (ValueError, UnicodeDecodeError):
         canonical = body.hex()
     target = f"{scope['method']} {scope['path']}?{scope.get('query_string', b'').decode()}"
-    return hashlib.sha256(f"{target}\n{canonical}".encode()).hexdigest()
+    return pseudonyms.request(f"{target}\n{canonical}")
 
 
 async def _read_body(receive: Receive) -> bytes:

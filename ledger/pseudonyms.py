@@ -53,6 +53,13 @@ class Pseudonyms:
                 self._key = given.encode() if given else _read_or_make(self._file)
             return self._key
 
+    def request(self, text: str) -> str:
+        """The hash of a request (its target and body), by which a repeat is recognised: keyed,
+        because a body can hold a name, birth date and phone, and a plain hash of so small a
+        space would name them to whoever holds the table."""
+        purpose_key = hmac.new(self.key(), b"idempotent request", hashlib.sha256).digest()
+        return hmac.new(purpose_key, text.encode(), hashlib.sha256).hexdigest()
+
     def person(self, *, name: str, birth_date: dt.date, phone: str) -> str:
         """The hash of a person named by their normalised name, birth date and E.164 phone."""
         identity = "\x1f".join((name, birth_date.isoformat(), phone))

@@ -23,6 +23,7 @@ from api.idempotency import _fingerprint
 from ledger import clock, processes
 from ledger.db import session_scope
 from ledger.models import IdempotentRequest, Visit
+from ledger.pseudonyms import Pseudonyms
 from ledger.services import idempotency
 from ledger.services.access import authenticate
 from tests.api.helpers import new_clinic, new_patient
@@ -35,12 +36,17 @@ def visit_url(patient: dict[str, Any]) -> str:
 
 
 def leave_claim(
-    sessions: sessionmaker[Session], headers: dict[str, str], url: str, key: str, holder: str
+    sessions: sessionmaker[Session],
+    headers: dict[str, str],
+    url: str,
+    key: str,
+    holder: str,
+    pseudonyms: Pseudonyms,
 ) -> None:
     """A claim on ``key`` for the visit, unanswered, as a process ``holder`` left it."""
     token = headers["Authorization"].removeprefix("Bearer ")
     scope = {"method": "POST", "path": url, "query_string": b""}
-    fingerprint = _fingerprint(scope, json.dumps(VISIT).encode())
+    fingerprint = _fingerprint(scope, json.dumps(VISIT).encode(), pseudonyms)
     with session_scope(sessions) as session:
         principal = authenticate(session, token)
         assert principal is not None and principal.key_id is not None
@@ -54,6 +60,12 @@ def leave_claim(
                 created_at=clock.now(),
             )
         )
+
+
+def pseudonyms_of(client: TestClient) -> Pseudonyms:
+    """The keyed hashes the app under test uses (its request fingerprints among them)."""
+    pseudonyms: Pseudonyms = client.app.state.safeguards.pseudonyms  # type: ignore[attr-defined]
+    return pseudonyms
 
 
 def visits_of(sessions: sessionmaker[Session], patient: dict[str, Any]) -> int:
@@ -77,7 +89,9 @@ def test_a_claim_whose_process_was_killed_is_taken_over_at_once(
     child.send_signal(signal.SIGKILL)
     child.wait()
     key = f"orphan-{uuid.uuid4()}"
-    leave_claim(sessions, clinic.headers, visit_url(patient), key, str(holder))
+    leave_claim(
+        sessions, clinic.headers, visit_url(patient), key, str(holder), pseudonyms_of(client)
+    )
 
     headers = {**clinic.headers, "Idempotency-Key": key}
     first = client.post(visit_url(patient), headers=headers, json=VISIT)
@@ -97,7 +111,14 @@ def test_a_claim_this_process_left_behind_is_free_at_once(
     clinic = new_clinic(client, city, key_for)
     patient = new_patient(client, clinic)
     key = f"left-{uuid.uuid4()}"
-    leave_claim(sessions, clinic.headers, visit_url(patient), key, str(processes.current()))
+    leave_claim(
+        sessions,
+        clinic.headers,
+        visit_url(patient),
+        key,
+        str(processes.current()),
+        pseudonyms_of(client),
+    )
 
     headers = {**clinic.headers, "Idempotency-Key": key}
     first = client.post(visit_url(patient), headers=headers, json=VISIT)
@@ -122,6 +143,7 @@ def test_on_sqlite_a_claim_is_in_flight_while_its_process_runs(
             visit_url(patient),
             key,
             str(processes.identity_of(child.pid)),
+            pseudonyms_of(client),
         )
         headers = {**clinic.headers, "Idempotency-Key": key}
         held = client.post(visit_url(patient), headers=headers, json=VISIT)
