@@ -28,13 +28,13 @@ from api.deps import (
     keeps_refusals,
     write_refused_attempts,
 )
-from api.errors import CsrfRefused, PasswordChangeRequired, SignedOut
+from api.errors import CsrfRefused, InvalidRequest, PasswordChangeRequired, SignedOut
 from ledger.db import session_scope
 from ledger.errors import LedgerError
 from ledger.services import clinics, staff
 
 if TYPE_CHECKING:
-    from ledger.models import StaffAccount, WebSession
+    from ledger.models import StaffAccount
 
 __all__ = [
     "COOKIE",
@@ -44,6 +44,7 @@ __all__ = [
     "LoginFormDep",
     "MemberDep",
     "PageSessionDep",
+    "Person",
     "RecordingPageSessionDep",
     "Visitor",
     "VisitorDep",
@@ -86,7 +87,10 @@ RecordingPageSessionDep = Annotated[Session, Depends(get_recording_page_session)
 async def get_form(request: Request) -> dict[str, str]:
     """An urlencoded form's fields (the first value of each; unreadable bytes replaced)."""
     body = (await request.body()).decode("utf-8", errors="replace")
-    fields = parse_qsl(body, keep_blank_values=True, max_num_fields=FORM_LIMIT)
+    try:
+        fields = parse_qsl(body, keep_blank_values=True, max_num_fields=FORM_LIMIT)
+    except ValueError as error:
+        raise InvalidRequest(f"a form has at most {FORM_LIMIT} fields") from error
     form: dict[str, str] = {}
     for name, value in fields:
         form.setdefault(name, value)
@@ -116,18 +120,28 @@ LoginFormDep = Annotated[dict[str, str], Depends(get_login_form)]
 
 
 @dataclass(frozen=True)
+class Person:
+    """What the pages show of the signed-in person, read while the transaction is open (an
+    error page is rendered after its rollback)."""
+
+    name: str
+    role: str
+    scope: str
+    clinic_lead: bool
+    must_change_password: bool
+
+
+@dataclass(frozen=True)
 class Visitor:
-    """A signed-in person: their account, this session (its cookie's token), their context."""
+    """A signed-in person: their account (for the actions), what the pages show of them, this
+    session (its cookie's token, its hash and its CSRF token) and their context."""
 
     account: StaffAccount
-    session: WebSession
+    person: Person
     token: str
+    token_hash: str
+    csrf_token: str
     ctx: Context
-    scope: str
-
-    @property
-    def csrf_token(self) -> str:
-        return self.session.csrf_token
 
 
 def _scope_in_words(session: Session, account: StaffAccount) -> str:
@@ -164,8 +178,15 @@ def get_visitor(
         safeguards=state.safeguards,
     )
     request.state.context = ctx
-    scope = _scope_in_words(session, account)
-    request.state.visitor = visitor = Visitor(account, row, token, ctx, scope)
+    person = Person(
+        account.name,
+        account.role,
+        _scope_in_words(session, account),
+        account.clinic_lead,
+        account.must_change_password,
+    )
+    visitor = Visitor(account, person, token, row.token_hash, row.csrf_token, ctx)
+    request.state.visitor = visitor
     return visitor
 
 
@@ -174,7 +195,7 @@ VisitorDep = Annotated[Visitor, Depends(get_visitor)]
 
 def get_member(visitor: VisitorDep) -> Visitor:
     """A signed-in person who has changed their one-time password."""
-    if visitor.account.must_change_password:
+    if visitor.person.must_change_password:
         raise PasswordChangeRequired("change the one-time password first")
     return visitor
 

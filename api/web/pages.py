@@ -36,8 +36,8 @@ def page(visitor: Visitor, template: str, status: int = 200, **values: object) -
     return render(
         template,
         status,
-        account=visitor.account,
-        scope=visitor.scope,
+        account=visitor.person,
+        scope=visitor.person.scope,
         csrf_token=visitor.csrf_token,
         **values,
     )
@@ -110,7 +110,7 @@ def change_password(
         current=form.get("current", ""),
         new=form.get("new", ""),
         confirm=form.get("confirm", ""),
-        keep_session=visitor.session.token_hash,
+        keep_session=visitor.token_hash,
     )
     return redirect("/console/")
 

@@ -290,3 +290,14 @@ def test_sign_in_is_limited_per_account(session: Session, officer: StaffAccount)
         staff.sign_in(
             session, login=officer.login.upper(), password=password, now=NOW, safeguards=tight
         )
+
+
+def test_a_session_of_an_account_disabled_by_any_means_is_refused(
+    session: Session, officer: StaffAccount
+) -> None:
+    password = staff.reset_password(session, command_line(), officer).password
+    signed = _sign_in(session, officer.login, password)
+    officer.disabled_at = NOW  # as a database operator would, without ending the sessions
+    session.flush()
+    idle = dt.timedelta(minutes=30)
+    assert accounts.authenticate_session(session, signed.token, now=NOW, idle=idle) is None
