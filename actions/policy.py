@@ -60,7 +60,9 @@ __all__ = [
     "check_spending",
     "check_staff_create",
     "check_staff_manage",
+    "creates_role",
     "may_look_up",
+    "may_manage_staff",
     "may_read_patient",
     "require_role",
     "sees_district",
@@ -279,6 +281,25 @@ def check_staff_create(
             raise Forbidden("a clinic's lead is named by the health centre")
 
 
+def creates_role(principal: Principal) -> Role:
+    """The role of the accounts a person creates in the console (see ``check_staff_create``)."""
+    _require_account_manager(principal)
+    return _CREATES[principal.role]
+
+
+def may_manage_staff(principal: Principal, account: StaffAccount) -> bool:
+    """Whether ``principal`` (a manager, see ``check_staff_manage``) manages ``account``."""
+    if principal.is_system:
+        return True
+    if account.id == principal.account_id:
+        return False
+    if principal.role == Role.CITY:
+        return account.role != Role.CITY
+    if principal.role == Role.HEALTH_CENTER:
+        return account.role == Role.CLINIC and account.district == principal.district
+    return account.clinic_id == principal.clinic_id and not account.clinic_lead
+
+
 def check_staff_manage(principal: Principal, account: StaffAccount) -> None:
     """Who may disable an account or reset its password: whoever may create it (and the
     city any health-centre or clinic account); an account outside that scope, or the
@@ -286,14 +307,5 @@ def check_staff_manage(principal: Principal, account: StaffAccount) -> None:
     if principal.is_system:
         return
     _require_account_manager(principal)
-    missing = NotFound(f"no staff account {account.id!r}")
-    if account.id == principal.account_id:
-        raise missing
-    if principal.role == Role.CITY:
-        if account.role == Role.CITY:
-            raise missing
-    elif principal.role == Role.HEALTH_CENTER:
-        if account.role != Role.CLINIC or account.district != principal.district:
-            raise missing
-    elif account.clinic_id != principal.clinic_id or account.clinic_lead:
-        raise missing
+    if not may_manage_staff(principal, account):
+        raise NotFound(f"no staff account {account.id!r}")

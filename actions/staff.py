@@ -29,6 +29,7 @@ __all__ = [
     "change_password",
     "create_account",
     "disable_account",
+    "list_accounts",
     "reset_password",
     "sign_in",
     "sign_out",
@@ -86,6 +87,14 @@ def create_account(
     )
     ctx.audit(session, "staff.create", f"staff/{account.id}")
     return IssuedPassword(account, password)
+
+
+def list_accounts(session: Session, ctx: Context) -> list[StaffAccount]:
+    """The accounts the person manages (their district's, their clinic's), by login."""
+    principal = ctx.principal
+    policy.creates_role(principal)
+    found = staff.list_accounts(session, district=principal.district, clinic_id=principal.clinic_id)
+    return [account for account in found if policy.may_manage_staff(principal, account)]
 
 
 def disable_account(session: Session, ctx: Context, account: StaffAccount) -> StaffAccount:

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from actions import policy
 from actions.context import Context
 from api.deps import (
     CalendarDep,
@@ -42,6 +43,7 @@ __all__ = [
     "CheckedFormDep",
     "FormDep",
     "LoginFormDep",
+    "ManagedAccountDep",
     "MemberDep",
     "PageSessionDep",
     "Person",
@@ -130,6 +132,11 @@ class Person:
     clinic_lead: bool
     must_change_password: bool
 
+    @property
+    def manages_accounts(self) -> bool:
+        """The city, a health centre and a clinic's lead manage others' accounts."""
+        return self.role != "clinic" or self.clinic_lead
+
 
 @dataclass(frozen=True)
 class Visitor:
@@ -211,3 +218,17 @@ def get_checked_form(request: Request, visitor: VisitorDep, form: FormDep) -> di
 
 
 CheckedFormDep = Annotated[dict[str, str], Depends(get_checked_form)]
+
+
+def get_managed_account(
+    session: PageSessionDep, visitor: MemberDep, account_id: str
+) -> StaffAccount:
+    """An account the person manages: the role first, then the account's scope (one outside
+    it answers as a missing one)."""
+    policy.creates_role(visitor.ctx.principal)
+    account = staff.get_account(session, account_id)
+    policy.check_staff_manage(visitor.ctx.principal, account)
+    return account
+
+
+ManagedAccountDep = Annotated["StaffAccount", Depends(get_managed_account)]

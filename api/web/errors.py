@@ -32,6 +32,7 @@ MESSAGES: dict[type[BaseException], str] = {
     e.Forbidden: "이 계정으로는 할 수 없는 일입니다.",
     e.NotFound: "찾는 페이지나 항목이 없습니다.",
     e.InvalidInput: "입력한 값을 확인해 주세요.",
+    e.LoginTaken: "이미 쓰이는 아이디입니다. 다른 아이디를 정해 주세요.",
     e.Conflict: "이미 기록된 내용과 맞지 않아 처리하지 못했습니다.",
 }
 FIELD_MESSAGES = {

@@ -6,10 +6,13 @@ answer with a redirect (post-redirect-get).
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
-from actions import staff
+from actions import policy, staff
 from api.deps import NowDep
 from api.errors import redirect
 from api.web.deps import (
@@ -17,6 +20,7 @@ from api.web.deps import (
     LOGIN_CSRF_COOKIE,
     CheckedFormDep,
     LoginFormDep,
+    ManagedAccountDep,
     MemberDep,
     PageSessionDep,
     RecordingPageSessionDep,
@@ -25,6 +29,7 @@ from api.web.deps import (
     login_csrf,
 )
 from api.web.render import render
+from ledger.services import clinics
 
 __all__ = ["login_page", "page", "router"]
 
@@ -113,6 +118,70 @@ def change_password(
         keep_session=visitor.token_hash,
     )
     return redirect("/console/")
+
+
+def creation_choices(session: Session, visitor: Visitor) -> list[tuple[str, str]]:
+    """Where a new account may be: districts for the city, the district's clinics for a
+    health centre; a clinic's lead creates at its own clinic, with no choice to make."""
+    if visitor.person.role == "city":
+        return [(d.code, d.name) for d in clinics.list_districts(session, after=None, limit=25)]
+    if visitor.person.role == "health_center":
+        district = visitor.ctx.principal.district
+        found = clinics.list_clinics(
+            session, district=district, clinic_id=None, after=None, limit=500
+        )
+        return [(c.id, c.name) for c in found]
+    return []
+
+
+def new_account_fields(form: dict[str, str], visitor: Visitor) -> dict[str, Any]:
+    """The create form's fields as the action takes them (the role is the creator's to give)."""
+    principal = visitor.ctx.principal
+    choice = form.get("where") or None
+    return {
+        "login": form.get("login", ""),
+        "name": form.get("name", ""),
+        "role": policy.creates_role(principal),
+        "district": choice if principal.role == "city" else None,
+        "clinic_id": choice if principal.role == "health_center" else principal.clinic_id,
+        "clinic_lead": form.get("lead") == "on",
+    }
+
+
+@router.get("/staff")
+def accounts(session: PageSessionDep, visitor: MemberDep) -> HTMLResponse:
+    """The accounts the person manages (계정 관리), and the form that creates one."""
+    found = staff.list_accounts(session, visitor.ctx)
+    choices = creation_choices(session, visitor)
+    return page(visitor, "staff.html", accounts=found, choices=choices)
+
+
+@router.post("/staff")
+def create_account(
+    session: PageSessionDep, visitor: MemberDep, form: CheckedFormDep
+) -> HTMLResponse:
+    """Create an account; its one-time password is shown on this page only."""
+    fields = new_account_fields(form, visitor)
+    issued = staff.create_account(session, visitor.ctx, **fields)
+    return page(visitor, "issued.html", issued=issued.account, password=issued.password)
+
+
+@router.post("/staff/{account_id}/disable")
+def disable_account(
+    session: PageSessionDep, form: CheckedFormDep, account: ManagedAccountDep, visitor: MemberDep
+) -> RedirectResponse:
+    """Disable an account at once: it is signed out at its next request."""
+    staff.disable_account(session, visitor.ctx, account)
+    return redirect("/console/staff")
+
+
+@router.post("/staff/{account_id}/reset-password")
+def reset_password(
+    session: PageSessionDep, form: CheckedFormDep, account: ManagedAccountDep, visitor: MemberDep
+) -> HTMLResponse:
+    """A new one-time password for an account, shown on this page only."""
+    issued = staff.reset_password(session, visitor.ctx, account)
+    return page(visitor, "issued.html", issued=issued.account, password=issued.password)
 
 
 @router.post("/logout")

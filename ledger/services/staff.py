@@ -43,6 +43,7 @@ __all__ = [
     "find_account",
     "fold_login",
     "get_account",
+    "list_accounts",
     "new_password",
     "open_session",
     "principal_of",
@@ -171,6 +172,18 @@ def find_account(session: Session, login: str) -> StaffAccount | None:
     return session.execute(
         select(StaffAccount).where(StaffAccount.login == folded)
     ).scalar_one_or_none()
+
+
+def list_accounts(
+    session: Session, *, district: str | None = None, clinic_id: str | None = None
+) -> list[StaffAccount]:
+    """Accounts by login, optionally of one district or one clinic."""
+    query = select(StaffAccount).order_by(StaffAccount.login)
+    if district is not None:
+        query = query.where(StaffAccount.district == district)
+    if clinic_id is not None:
+        query = query.where(StaffAccount.clinic_id == clinic_id)
+    return list(session.execute(query).scalars())
 
 
 def get_account(session: Session, account_id: str) -> StaffAccount:

@@ -327,3 +327,120 @@ def test_bad_form_bodies_never_fail_the_pages(
         answer = browser.post(path, content=body, headers=headers)
         assert answer.status_code in (403, 422), (path, answer.status_code)
     assert browser.get("/console/nowhere").status_code == 404
+
+
+def issued_password(page: httpx.Response) -> str:
+    found = re.search(r'<output id="one-time-password">([^<]+)</output>', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+def test_the_city_creates_a_health_centre_account_in_the_console(
+    browser: StrictClient, sessions: sessionmaker[Session]
+) -> None:
+    member(browser, sessions, role="city")
+    form = browser.get("/console/staff")
+    assert form.status_code == 200 and "강동구" in form.text
+    login = f"hc{uuid.uuid4().hex[:8]}"
+    created = browser.post(
+        "/console/staff",
+        data={"csrf_token": csrf(form), "login": login, "name": "오보건", "where": "11740"},
+    )
+    assert created.status_code == 200
+    password = issued_password(created)
+    with StrictClient(browser.app) as newcomer:
+        assert sign_in(newcomer, login, password).headers["location"] == "/console/password"
+    with session_scope(sessions) as session:
+        account = find_account(session, login)
+        assert account is not None
+        assert (account.role, account.district, account.created_by) == (
+            "health_center",
+            "11740",
+            "정접수",
+        )
+    assert login in browser.get("/console/staff").text
+
+
+def test_a_health_centre_creates_accounts_only_at_its_districts_clinics(
+    browser: StrictClient, sessions: sessionmaker[Session]
+) -> None:
+    with session_scope(sessions) as session:
+        own, elsewhere = make_clinic(session).id, make_clinic(session, district="11215").id
+    member(browser, sessions, role="health_center", district="11740")
+    form = browser.get("/console/staff")
+    assert own in form.text and elsewhere not in form.text
+    refused = browser.post(
+        "/console/staff",
+        data={
+            "csrf_token": csrf(form),
+            "login": f"x{uuid.uuid4().hex[:8]}",
+            "name": "x",
+            "where": elsewhere,
+        },
+    )
+    assert refused.status_code == 404
+    lead = browser.post(
+        "/console/staff",
+        data={
+            "csrf_token": csrf(form),
+            "login": f"l{uuid.uuid4().hex[:8]}",
+            "name": "한원장",
+            "where": own,
+            "lead": "on",
+        },
+    )
+    assert lead.status_code == 200 and "임시 비밀번호" in lead.text
+
+
+def test_a_receptionist_may_not_manage_accounts(
+    browser: StrictClient, sessions: sessionmaker[Session]
+) -> None:
+    member(browser, sessions)
+    assert "계정 관리" not in browser.get("/console/").text
+    assert browser.get("/console/staff").status_code == 403
+    home = browser.get("/console/")
+    refused = browser.post(
+        "/console/staff", data={"csrf_token": csrf(home), "login": "zzz-x", "name": "x"}
+    )
+    assert refused.status_code == 403
+
+
+def test_a_clinic_lead_disables_a_receptionist_who_is_then_signed_out(
+    browser: StrictClient, sessions: sessionmaker[Session]
+) -> None:
+    with session_scope(sessions) as session:
+        clinic_id = make_clinic(session).id
+    with StrictClient(browser.app) as desk:
+        receptionist = member(desk, sessions, clinic_id=clinic_id)
+        lead_login = member(browser, sessions, clinic_id=clinic_id, clinic_lead=True)
+        listing = browser.get("/console/staff")
+        assert receptionist in listing.text and lead_login not in listing.text
+        with session_scope(sessions) as session:
+            account = find_account(session, receptionist)
+            assert account is not None
+            account_id = account.id
+        done = browser.post(
+            f"/console/staff/{account_id}/disable",
+            data={"csrf_token": csrf(listing)},
+            follow_redirects=False,
+        )
+        assert (done.status_code, done.headers["location"]) == (303, "/console/staff")
+        gone = desk.get("/console/", follow_redirects=False)
+        assert gone.headers["location"] == "/console/login"
+
+
+def test_an_account_outside_the_managers_scope_answers_as_a_missing_one(
+    browser: StrictClient, sessions: sessionmaker[Session]
+) -> None:
+    other_login, _ = make_person(sessions, role="health_center", district="11215")
+    member(browser, sessions, role="health_center", district="11740")
+    with session_scope(sessions) as session:
+        other = find_account(session, other_login)
+        assert other is not None
+        other_id = other.id
+    token = csrf(browser.get("/console/staff"))
+    for target in (other_id, "stf_nobody", "../../etc"):
+        answer = browser.post(f"/console/staff/{target}/reset-password", data={"csrf_token": token})
+        assert answer.status_code == 404, target
+    forged = browser.post(f"/console/staff/{other_id}/disable", data={"csrf_token": "x"})
+    assert forged.status_code == 403
