@@ -1,7 +1,9 @@
-"""The console's pages: sign-in, sign-out, the password change, and the home page.
+"""The console's pages: sign-in, sign-out, the password change, the home page, and the
+management of the accounts a person manages (계정 관리).
 
 Each page parses, authorises through a dependency, calls one action and presents; forms
-answer with a redirect (post-redirect-get).
+answer with a redirect (post-redirect-get), except those that issue a one-time password,
+which is shown on their answer only and never stored.
 """
 
 from __future__ import annotations
