@@ -17,6 +17,7 @@ serve: $(STAMP)
 ## make test: install, lint, type-check, check the layers, and run every test on SQLite and PostgreSQL
 test: $(STAMP)
 	@sh tests/ensure-postgres.sh
+	@sh tests/ensure-browser.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -14,26 +14,52 @@ from ledger.db import after_read, is_reader
 from ledger.errors import Forbidden
 from ledger.pseudonyms import Pseudonyms
 from ledger.services.access import Principal, record_audit
+from ledger.services.staff import Passwords
 from ledger.settings import Settings, get_settings
 from notifications.calendar import SendingCalendar
 
-__all__ = ["Context", "Safeguards", "system_context"]
+__all__ = ["Context", "Safeguards", "SignInLimits", "system_context"]
+
+
+@dataclass(frozen=True)
+class SignInLimits:
+    """How often one account, and one client address, may try to sign in per window, and how
+    long a console session lives without a request."""
+
+    per_account: int
+    per_address: int
+    window: dt.timedelta
+    idle: dt.timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SignInLimits:
+        return cls(
+            settings.sign_ins_per_account,
+            settings.sign_ins_per_address,
+            dt.timedelta(seconds=settings.sign_in_window_seconds),
+            dt.timedelta(minutes=settings.web_idle_minutes),
+        )
 
 
 @dataclass(frozen=True)
 class Safeguards:
     """What keeps personal data from being probed: how many look-ups by name, birth date and
     phone a caller may make a minute, and the keyed hashes that name what a look-up searched
-    for in the audit trail."""
+    for in the audit trail; and what guards the console: staff passwords' hashing, the
+    sign-in limits and the sessions' idle timeout."""
 
     lookups_per_minute: int
     pseudonyms: Pseudonyms
+    passwords: Passwords
+    sign_in: SignInLimits
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Safeguards:
         return cls(
             settings.lookups_per_minute,
             Pseudonyms(settings.audit_key, settings.audit_key_file),
+            Passwords.from_settings(settings),
+            SignInLimits.from_settings(settings),
         )
 
 

@@ -26,7 +26,15 @@ from ledger.errors import (
     UnknownSession,
     UnknownTransaction,
 )
-from ledger.models import ApiKey, Clinic, EducationSession, Patient, Settlement, Transaction
+from ledger.models import (
+    ApiKey,
+    Clinic,
+    EducationSession,
+    Patient,
+    Settlement,
+    StaffAccount,
+    Transaction,
+)
 from ledger.services.access import Principal
 from ledger.services.corrections import is_own_entry
 from ledger.services.spending import check_may_spend, may_spend_at
@@ -50,7 +58,11 @@ __all__ = [
     "check_session",
     "check_settlement",
     "check_spending",
+    "check_staff_create",
+    "check_staff_manage",
+    "creates_role",
     "may_look_up",
+    "may_manage_staff",
     "may_read_patient",
     "require_role",
     "sees_district",
@@ -220,3 +232,80 @@ def check_key_issue(
         if role != Role.CLINIC or clinic_id is None:
             raise Forbidden("a health centre issues clinic keys only")
         check_clinic(principal, find_clinic(clinic_id))
+
+
+# Whose accounts each role manages in the console: the city its health centres', a health
+# centre its clinics', a clinic's lead its receptionists'. The command line manages any.
+_CREATES = {
+    Role.CITY: Role.HEALTH_CENTER,
+    Role.HEALTH_CENTER: Role.CLINIC,
+    Role.CLINIC: Role.CLINIC,
+}
+
+
+def _require_account_manager(principal: Principal) -> None:
+    if principal.account_id is None:
+        raise Forbidden("staff accounts are managed in the console or with `mileage staff`")
+    if principal.role == Role.CLINIC and not principal.clinic_lead:
+        raise Forbidden("only a clinic's lead manages its receptionists' accounts")
+
+
+def check_staff_create(
+    principal: Principal,
+    role: str,
+    *,
+    district: str | None,
+    clinic_id: str | None,
+    clinic_lead: bool,
+    find_clinic: Callable[[str], Clinic],
+) -> None:
+    """The city creates health-centre accounts; a health centre, accounts at its district's
+    clinics (a clinic's lead among them); a clinic's lead, its own receptionists'. A clinic
+    outside the caller's scope is refused as a missing one."""
+    if principal.is_system:
+        return
+    _require_account_manager(principal)
+    if role != _CREATES[principal.role]:
+        raise Forbidden(f"a {principal.role} account may not create a {role} account")
+    if principal.role == Role.CITY:
+        return
+    if clinic_id is None:
+        raise UnknownClinic("a clinic account needs a clinic")
+    clinic = find_clinic(clinic_id)
+    if principal.role == Role.HEALTH_CENTER and clinic.district != principal.district:
+        raise UnknownClinic(f"no clinic {clinic_id!r}")
+    if principal.role == Role.CLINIC:
+        if clinic.id != principal.clinic_id:
+            raise UnknownClinic(f"no clinic {clinic_id!r}")
+        if clinic_lead:
+            raise Forbidden("a clinic's lead is named by the health centre")
+
+
+def creates_role(principal: Principal) -> Role:
+    """The role of the accounts a person creates in the console (see ``check_staff_create``)."""
+    _require_account_manager(principal)
+    return _CREATES[principal.role]
+
+
+def may_manage_staff(principal: Principal, account: StaffAccount) -> bool:
+    """Whether ``principal`` (a manager, see ``check_staff_manage``) manages ``account``."""
+    if principal.is_system:
+        return True
+    if account.id == principal.account_id:
+        return False
+    if principal.role == Role.CITY:
+        return account.role != Role.CITY
+    if principal.role == Role.HEALTH_CENTER:
+        return account.role == Role.CLINIC and account.district == principal.district
+    return account.clinic_id == principal.clinic_id and not account.clinic_lead
+
+
+def check_staff_manage(principal: Principal, account: StaffAccount) -> None:
+    """Who may disable an account or reset its password: whoever may create it (and the
+    city any health-centre or clinic account); an account outside that scope, or the
+    caller's own, is refused as a missing one."""
+    if principal.is_system:
+        return
+    _require_account_manager(principal)
+    if not may_manage_staff(principal, account):
+        raise NotFound(f"no staff account {account.id!r}")

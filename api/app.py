@@ -6,12 +6,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.context import Safeguards
-from api import docs, errors
+from api import docs, errors, web
+from api.errors import redirect
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
 from api.middleware import RequestLogMiddleware
@@ -83,6 +84,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        """People open the console: the sign-in page when signed out."""
+        return redirect(f"{web.PREFIX}/")
+
+    app.mount(web.PREFIX, web.create_console(app))
     routers = (registry, patients, earning, spending, statements, settlements, reports, messages)
     for module in (*routers, access):
         app.include_router(module.router)

@@ -16,6 +16,7 @@ from actions.context import Context, system_context
 from actions.demo import DEMO_DAYS, DemoResult, fill_demo
 from api.cli_backup import backup_command, restore_command
 from api.cli_import import import_group
+from api.cli_staff import staff_group
 from ledger.db import (
     make_engine,
     make_reader_factory,
@@ -372,6 +373,7 @@ def patients_erase(patient_id: str, reason: str) -> None:
 
 
 main.add_command(import_group)
+main.add_command(staff_group)
 main.add_command(backup_command)
 main.add_command(restore_command)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -36,7 +36,10 @@ class ApiError(Exception):
     ├── InvalidRequest        a request malformed in a way the schema cannot say
     ├── BodyTooLarge          a request body over the size limit (refused while it streams)
     ├── IdempotencyKeyReused  an Idempotency-Key sent again with another request
-    └── RequestInFlight       a repeat while the first request with its key still runs
+    ├── RequestInFlight       a repeat while the first request with its key still runs
+    ├── SignedOut             a console page asked for without a live session
+    ├── PasswordChangeRequired  a console page before the one-time password is changed
+    └── CsrfRefused           a console form without its session's CSRF token
     """
 
 
@@ -68,6 +71,20 @@ class RequestInFlight(ApiError):
     """Raised when a repeat arrives while the first request with its key is still running."""
 
 
+class SignedOut(ApiError):
+    """Raised when a console page is asked for without a live session (none, expired, ended,
+    or its account disabled): the answer is the sign-in page."""
+
+
+class PasswordChangeRequired(ApiError):
+    """Raised when a console page is asked for by an account that must first change its
+    one-time password: the answer is the password page."""
+
+
+class CsrfRefused(ApiError):
+    """Raised when a console form comes without the CSRF token of the session it is sent in."""
+
+
 class NotSaved(ApiError):
     """Raised when a request's work could not be committed together with its stored answer."""
 
@@ -82,9 +99,13 @@ MAPPING: dict[type[Exception], tuple[int, str, str]] = {
     IdempotencyKeyReused: (422, "idempotency_key_reused", "Idempotency key reused"),
     RequestInFlight: (409, "request_in_flight", "Request in flight"),
     NotSaved: (503, "retry", "Not saved"),
+    SignedOut: (401, "unauthenticated", "Not signed in"),
+    PasswordChangeRequired: (403, "password_change_required", "Password change required"),
+    CsrfRefused: (403, "csrf", "Form refused"),
     InvalidCursor: (422, "invalid", "Invalid cursor"),
     e.Forbidden: (403, "forbidden", "Not allowed for this role"),
     e.RateLimited: (429, "rate_limited", "Too many requests"),
+    e.SignInFailed: (401, "sign_in_failed", "Sign-in failed"),
     e.NotFound: (404, "not_found", "Not found"),
     e.InvalidInput: (422, "invalid", "Invalid request"),
     e.FutureDate: (422, "future_date", "Invalid request"),
@@ -97,6 +118,7 @@ MAPPING: dict[type[Exception], tuple[int, str, str]] = {
     e.BelowThreshold: (422, "below_threshold", "Balance below the spending threshold"),
     e.NoRuleSet: (422, "no_rule_set", "No rule set applies"),
     e.Conflict: (409, "conflict", "Conflicts with what is recorded"),
+    e.LoginTaken: (409, "login_taken", "Login taken"),
     e.DuplicatePatient: (409, "duplicate_patient", "Patient already registered"),
     e.AlreadyAttended: (409, "already_attended", "Attendance already recorded"),
     e.AlreadyReversed: (409, "already_reversed", "Transaction already reversed"),
@@ -112,6 +134,26 @@ MAPPING: dict[type[Exception], tuple[int, str, str]] = {
 }
 # Answers that tell the client when to come back (an error's own ``retry_after`` first).
 RETRY_AFTER: dict[type[Exception], str] = {RequestInFlight: "1", NotSaved: "1"}
+
+
+# The console's pages: where a signed-out visitor, or one who must change their password,
+# is sent instead (303 See Other); every other error is a Korean page with the status above.
+SEE_OTHER = 303
+PAGE_REDIRECTS: dict[type[Exception], str] = {
+    SignedOut: "/console/login",
+    PasswordChangeRequired: "/console/password",
+}
+
+
+def redirect(url: str) -> RedirectResponse:
+    """A console page's answer to a form (post-redirect-get), or a page sent elsewhere."""
+    return RedirectResponse(url, status_code=SEE_OTHER)
+
+
+def page_status(error: BaseException) -> int:
+    """The status of a console page answering ``error`` (500 when it is unexpected)."""
+    found = mapped(error)
+    return found[0] if found else 500
 
 
 def mapped(error: BaseException) -> tuple[int, str, str] | None:

@@ -11,6 +11,7 @@
     ├── NoRuleSet               no rule set for an event's year and district
     ├── Forbidden               an action the caller's role may not take
     ├── RateLimited             more of an action than the caller's rate allows
+    ├── SignInFailed            a login and password that do not open a live staff account
     ├── NotFound                a record that does not exist (or is outside the caller's scope)
     │   ├── UnknownAccount      an account id or code
     │   ├── UnknownTransaction  a transaction id
@@ -29,6 +30,7 @@
         │   └── NotCorrectable  a payout, payment, forfeiture or migration reversed
         ├── DuplicatePatient    the same person registered twice
         ├── AlreadyAttended     the same patient twice at one session
+        ├── LoginTaken          a staff login that another account already has
         ├── PatientNotActive    an event for a patient who left the programme
         ├── PatientErased       a change to (or a second erasure of) an erased patient
         ├── ImportConflict      an imported legacy id seen before with other content
@@ -64,6 +66,7 @@ __all__ = [
     "InvalidPhone",
     "LateEntry",
     "LedgerError",
+    "LoginTaken",
     "NoRuleSet",
     "NotCorrectable",
     "NotFound",
@@ -77,6 +80,7 @@ __all__ = [
     "QuarterNotEnded",
     "RateLimited",
     "RuleSetError",
+    "SignInFailed",
     "UnbalancedTransaction",
     "UnknownAccount",
     "UnknownClinic",
@@ -211,6 +215,11 @@ class RateLimited(LedgerError):
         self.retry_after = retry_after
 
 
+class SignInFailed(LedgerError):
+    """Raised when a login and password do not open a live staff account (unknown login,
+    wrong password or disabled account alike, so the answer tells no one which)."""
+
+
 class UnknownDistrict(NotFound):
     """Raised when a district code is not one of Seoul's 25."""
 
@@ -269,6 +278,10 @@ class DuplicatePatient(Conflict):
             + "; look them up instead of registering them again"
         )
         self.existing_id = existing_id
+
+
+class LoginTaken(Conflict):
+    """Raised when a new staff account's login, whatever its case, is another account's."""
 
 
 class AlreadyAttended(Conflict):

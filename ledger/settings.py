@@ -50,6 +50,16 @@ class Settings(BaseSettings):
     audit_key: SecretStr | None = None
     audit_key_file: Path = DEFAULT_AUDIT_KEY_PATH
 
+    # The console: staff passwords (argon2id; OWASP's parameters by default, cheap ones in
+    # tests only), sessions and sign-in limits
+    password_time_cost: int = Field(default=3, ge=1)
+    password_memory_kib: int = Field(default=65536, ge=8)
+    password_parallelism: int = Field(default=4, ge=1)
+    web_idle_minutes: int = Field(default=30, ge=1, description="a session's idle timeout")
+    sign_ins_per_account: int = Field(default=5, ge=1, description="per account, per window")
+    sign_ins_per_address: int = Field(default=30, ge=1, description="per address, per window")
+    sign_in_window_seconds: int = Field(default=900, ge=1)
+
     # Texts
     sms_transport: Literal["console", "twilio"] = "console"
     public_url: str | None = None

@@ -47,6 +47,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+# Staff passwords are hashed with argon2id; its production cost (64 MiB, 3 passes) would
+# make every sign-in in the suite slow, so the tests, and only they, use the cheapest.
+os.environ.setdefault("MILEAGE_PASSWORD_MEMORY_KIB", "8")
+os.environ.setdefault("MILEAGE_PASSWORD_TIME_COST", "1")
+os.environ.setdefault("MILEAGE_PASSWORD_PARALLELISM", "1")
+
 _counter = itertools.count()
 
 

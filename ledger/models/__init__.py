@@ -5,7 +5,8 @@ ledger and its running totals; ``registry`` districts, clinics, patients and the
 ``access`` keys, idempotent requests, the audit trail and rate counters; ``imports`` the
 history import;
 ``settlement`` spending and settlement; ``messages`` the outbox and the scheduler's rows;
-``privacy`` patients' erasures and the service's own secrets.
+``privacy`` patients' erasures and the service's own secrets; ``staff`` the console's
+accounts and sessions.
 Importing this package registers every table on ``Base.metadata`` (Alembic and the test
 that the models match the migrations rely on it).
 """
@@ -45,6 +46,7 @@ from ledger.models.registry import (
     Visit,
 )
 from ledger.models.settlement import PURPOSES, Redemption, Settlement, SettlementLine
+from ledger.models.staff import StaffAccount, WebSession
 
 __all__ = [
     "ACCOUNT_TYPES",
@@ -86,7 +88,9 @@ __all__ = [
     "ServiceSecret",
     "Settlement",
     "SettlementLine",
+    "StaffAccount",
     "TZDateTime",
     "Transaction",
     "Visit",
+    "WebSession",
 ]

@@ -65,7 +65,7 @@ class IdempotentRequest(Base):
 
 
 class AuditEvent(Base):
-    """Who (key and its label) read or changed what, when, and from where.
+    """Who (key or staff account, and its label) read or changed what, when, and from where.
 
     Append-only: the database refuses UPDATE and DELETE (and TRUNCATE on PostgreSQL). A row
     never holds personal data: a look-up records its ``outcome`` and ``subject_hash``, a keyed
@@ -81,6 +81,8 @@ class AuditEvent(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(TZDateTime(), default=now, index=True)
     key_id: Mapped[str | None] = mapped_column(String(32))
+    # The staff account that acted in the console (``key_id`` is then None).
+    account_id: Mapped[str | None] = mapped_column(String(32))
     label: Mapped[str | None] = mapped_column(String(120))
     role: Mapped[str | None] = mapped_column(String(16))
     action: Mapped[str] = mapped_column(String(60))

@@ -40,10 +40,12 @@ __all__ = [
 class Principal:
     """Who acts: one notion of the caller for every edge.
 
-    ``key_id`` is the credential's id (an API key's; the console's staff accounts will bring
-    their own), ``label`` names the person or system in the audit trail, ``role`` and
-    ``district``/``clinic_id`` its scope. The importer, the demo and the scheduler act as a
-    city-wide ``system`` principal with no credential.
+    ``key_id`` is an API key's id; a person signed in to the console has ``account_id``
+    (their staff account) instead and ``label`` is their name. ``label`` names the person or
+    system in the audit trail, ``role`` and ``district``/``clinic_id`` its scope;
+    ``clinic_lead`` marks a clinic's lead, who manages its receptionists' accounts. The
+    importer, the demo and the scheduler act as a city-wide ``system`` principal with no
+    credential.
     """
 
     key_id: str | None
@@ -51,6 +53,13 @@ class Principal:
     role: Role
     district: str | None = None
     clinic_id: str | None = None
+    account_id: str | None = None
+    clinic_lead: bool = False
+
+    @property
+    def is_system(self) -> bool:
+        """The service itself (the command line, a job): no key and no account."""
+        return self.key_id is None and self.account_id is None
 
     @classmethod
     def system(cls, label: str) -> Principal:
@@ -163,6 +172,7 @@ def record_audit(
         AuditEvent(
             at=at or clock.now(),
             key_id=principal.key_id if principal else None,
+            account_id=principal.account_id if principal else None,
             label=principal.label if principal else None,
             role=principal.role if principal else None,
             action=action,

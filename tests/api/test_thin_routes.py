@@ -40,3 +40,16 @@ def test_every_route_body_is_under_fifteen_lines() -> None:
         if (n := _body_lines(r.endpoint)) >= MAX_BODY_LINES
     }
     assert long == {}
+
+
+def test_every_console_page_body_is_under_fifteen_lines() -> None:
+    from api.web import pages
+
+    routes = [r for r in pages.router.routes if isinstance(r, APIRoute)]
+    assert len(routes) >= 5
+    long = {
+        f"{sorted(r.methods)} {r.path}": n
+        for r in routes
+        if (n := _body_lines(r.endpoint)) >= MAX_BODY_LINES
+    }
+    assert long == {}
