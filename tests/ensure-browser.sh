@@ -1,7 +1,7 @@
 #!/bin/sh
 # The browser tests drive Debian's Chromium with Playwright (never `playwright install`);
 # this makes sure a system Chromium is here. Under CI=true a browser that cannot be
-# installed is a failure; elsewhere the browser tests are skipped and say so.
+# installed stops the run here; elsewhere the browser tests fail and name the command.
 for b in chromium chromium-headless-shell; do
   command -v "$b" >/dev/null 2>&1 && exit 0
 done
