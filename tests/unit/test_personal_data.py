@@ -54,7 +54,7 @@ def test_a_patients_personal_fields_leave_a_stored_answer_and_nothing_else() -> 
 
     assert scrubbed is not None
     kept = json.loads(scrubbed)
-    assert {"name", "birth_date", "phone"}.isdisjoint(kept)
+    assert [kept[k] for k in ("name", "birth_date", "phone")] == [None, None, None]
     assert kept["clinic"] == CLINIC  # a clinic's name is not personal data
     assert kept["transaction_id"] == "41" and kept["awards"] == REGISTERED["awards"]
     assert without_personal_fields(scrubbed) is None  # nothing left to take
@@ -68,7 +68,7 @@ def test_only_the_named_patient_is_scrubbed_when_one_is_named() -> None:
 
     kept = json.loads(without_personal_fields(answer, patient_id=REGISTERED["id"]) or "")
 
-    assert "name" not in kept["items"][0]
+    assert kept["items"][0]["name"] is None
     assert kept["items"][1]["name"] == "김하늘"
 
 
@@ -81,4 +81,9 @@ def test_a_replay_cuts_a_patient_the_caller_may_no_longer_read_to_the_ids() -> N
         "transaction_id": "41",
     }
     refusal = json.dumps({"code": "duplicate_patient", "id": REGISTERED["id"]})
-    assert narrowed(refusal, 409, lambda _: False) is refusal
+    assert narrowed(refusal, 409, lambda _: True) is refusal
+    assert json.loads(narrowed(refusal, 409, lambda _: False)) == {
+        "code": "duplicate_patient",
+        "detail": "this person is already registered; look them up instead of registering "
+        "them again",
+    }
