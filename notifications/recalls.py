@@ -10,9 +10,10 @@ comparison of a stored date with a bound one, and each patient's last visit and 
 read from an index (``ix_visits_patient_day``, ``ix_messages_patient``), so the scan reads
 no patient's history into Python. Only the few found due are worked out here.
 
-One bad row does not stop the city: a patient whose dates cannot be worked with (a follow-up
-stored far outside the calendar before the API bounded dates) is logged by id and skipped, in
-the recall scan and the message report alike, and the others are served.
+One bad row does not stop the city. A follow-up stored far outside the calendar (before the
+API bounded dates) is only compared in SQL, never added to, so it is simply not missed yet;
+should a row found due still hold dates that cannot be worked with, it is logged by id and
+skipped, in the recall scan and the message report alike, and the others are served.
 """
 
 from __future__ import annotations
