@@ -66,8 +66,9 @@ def queue_recalls(
     """Queue every recall owed on ``day`` (the scheduler's morning run): one per patient and
     due date, so a second run queues nothing more.
 
-    The scheduler scans a chunk of patients at a time (``limit`` of them after ``after``),
-    each chunk in a short transaction of its own; the run is audited with its last chunk.
+    The scheduler queues a chunk at a time (the first ``limit`` patients owed a recall after
+    ``after``, in id order), each chunk in a short transaction of its own; the run is audited
+    with its last chunk.
     """
     scan = recalls.scan_recalls(
         session, today=day, now=ctx.now, calendar=ctx.calendar, after=after, limit=limit

@@ -44,8 +44,9 @@ log = logging.getLogger("jobs")
 
 # Stored answers scrubbed per transaction: short ones, so requests never wait long for them.
 SCRUB_BATCH = 500
-# Patients per transaction of the recall scan: each chunk holds SQLite's write lock for tens
-# of milliseconds (docs/benchmarks.md, "the catch-up beside requests").
+# Recalls per transaction of the recall scan (the patients owed one, found by the scan's
+# query in id order): each chunk holds SQLite's write lock for tens of milliseconds
+# (docs/benchmarks.md, "the catch-up beside requests" and "the daily recall scan").
 RECALL_CHUNK = 200
 
 
@@ -98,7 +99,7 @@ def recall_overdue(ctx: JobContext, run_date: dt.date | None = None) -> int | No
         return None
     scheduler = system_context("scheduler", ctx.calendar, now=now)
     queued, after = 0, None
-    while True:  # a chunk of patients per transaction, so that requests go on meanwhile
+    while True:  # a chunk of recalls per transaction, so that requests go on meanwhile
 
         def scan_chunk(session: Session, after: str | None = after) -> RecallScan:
             return messaging.queue_recalls(

@@ -40,7 +40,7 @@ class Message(Base):
         CheckConstraint(f"kind IN {MESSAGE_KINDS!r}", name="kind"),
         CheckConstraint(f"status IN {MESSAGE_STATUSES!r}", name="status"),
         Index("ix_messages_due", "status", "not_before", "id"),
-        Index("ix_messages_patient", "patient_id", "kind", "due_date"),
+        Index("ix_messages_patient", "patient_id", "kind", "due_date", "status", "created_at"),
         Index("ix_messages_provider_sid", "provider_sid"),
     )
 

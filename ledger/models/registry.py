@@ -131,7 +131,7 @@ class HomeClinic(Base):
 
 class Visit(Base):
     __tablename__ = "visits"
-    __table_args__ = (Index("ix_visits_patient_day", "patient_id", "visited_on"),)
+    __table_args__ = (Index("ix_visits_patient_day", "patient_id", "visited_on", "next_visit_on"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))

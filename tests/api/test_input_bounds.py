@@ -228,7 +228,9 @@ def test_a_follow_up_stored_before_dates_were_bounded_does_not_break_the_message
     clock: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """One patient's impossible row is logged and skipped; the report still counts the rest."""
+    """One patient's impossible row breaks nothing: the dates are compared in SQL, so a
+    follow-up in 9999 is simply not missed yet (nothing to skip), and the report counts the
+    rest."""
     clinic = new_clinic(client, city, key_for, district=A)
     clock(dt.date(2024, 4, 1))
     new_patient(client, clinic, enrolled_on="2024-04-01")  # no visit since: overdue today
@@ -256,7 +258,7 @@ def test_a_follow_up_stored_before_dates_were_bounded_does_not_break_the_message
     assert response.status_code == 200, response.text
     assert response.json()["overdue"] >= 1
     skipped = [r for r in caplog.records if r.getMessage() == "notifications.recalls.row_skipped"]
-    assert [getattr(r, "error", "") for r in skipped] == [f"OverflowError patient={bad['id']}"]
+    assert skipped == []
 
 
 # -- ids: ASCII only; anything else answers as a missing record ------------------------------
