@@ -9,7 +9,7 @@
   trail's append-only triggers stay as they are.
 
 Revision ID: 0012_staff
-Revises: 0010_claims
+Revises: 0011_recall_index
 Create Date: 2026-12-01
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_staff"
-down_revision = "0010_claims"
+down_revision = "0011_recall_index"
 branch_labels = None
 depends_on = None
 
