@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import Annotated
 from urllib.parse import parse_qsl
 
@@ -59,6 +60,13 @@ def get_session(request: Request) -> Iterator[Session]:
         if request.method in ("GET", "HEAD")
         else session_scope(state.sessions)
     )
+    yield from transaction(request, scope)
+
+
+def transaction(request: Request, scope: AbstractContextManager[Session]) -> Iterator[Session]:
+    """A request's transaction, for the API and the console alike: committed when the route
+    returns; rolled back when it refuses, unless its refusals are records (``keep_refusals``),
+    and then the audit rows of a refused attempt written in a transaction of their own."""
     try:
         with scope as session:
             try:
@@ -68,7 +76,8 @@ def get_session(request: Request) -> Iterator[Session]:
                     session.commit()
                 raise
     except LedgerError:
-        write_refused_attempts(state.sessions, getattr(request.state, "context", None))
+        sessions = request.app.state.sessions
+        write_refused_attempts(sessions, getattr(request.state, "context", None))
         raise
 
 

@@ -26,12 +26,10 @@ from api.deps import (
     NowDep,
     TodayDep,
     keep_refusals,
-    keeps_refusals,
-    write_refused_attempts,
+    transaction,
 )
 from api.errors import CsrfRefused, InvalidRequest, PasswordChangeRequired, SignedOut
 from ledger.db import session_scope
-from ledger.errors import LedgerError
 from ledger.services import clinics, staff
 
 if TYPE_CHECKING:
@@ -61,18 +59,7 @@ FORM_LIMIT = 64  # fields; the body's size is already bounded by api.limits
 def get_page_session(request: Request) -> Iterator[Session]:
     """The page's transaction: committed after the route; rolled back when it raises, unless
     its refusals are records (``keep_refusals``: a refused sign-in keeps its count and audit)."""
-    state = request.app.state
-    try:
-        with session_scope(state.sessions) as session:
-            try:
-                yield session
-            except LedgerError:
-                if keeps_refusals(session):
-                    session.commit()
-                raise
-    except LedgerError:
-        write_refused_attempts(state.sessions, getattr(request.state, "context", None))
-        raise
+    yield from transaction(request, session_scope(request.app.state.sessions))
 
 
 PageSessionDep = Annotated[Session, Depends(get_page_session, scope="function")]
