@@ -77,6 +77,24 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def role_scope(
+    session: Session, role: str, district: str | None, clinic_id: str | None, *, holder: str
+) -> tuple[str | None, str | None]:
+    """The (district, clinic) a credential of ``role`` is scoped to: a health centre's
+    district, a clinic's district and clinic, nothing for the city. ``holder`` names the
+    credential in the refusals (a key, an account)."""
+    if role == Role.HEALTH_CENTER:
+        if district is None:
+            raise InvalidInput(f"a health-centre {holder} needs a district", field="district")
+        get_district(session, district)
+        return district, None
+    if role == Role.CLINIC:
+        if clinic_id is None:
+            raise InvalidInput(f"a clinic {holder} needs a clinic", field="clinic_id")
+        return get_clinic(session, clinic_id).district, clinic_id
+    return None, None
+
+
 def create_key(
     session: Session,
     *,
@@ -91,17 +109,7 @@ def create_key(
         raise InvalidInput(f"role is one of {', '.join(Role)}", field="role")
     if not label.strip():
         raise InvalidInput("a key needs a label naming who holds it", field="label")
-    if role == Role.HEALTH_CENTER:
-        if district is None:
-            raise InvalidInput("a health-centre key needs a district", field="district")
-        get_district(session, district)
-        clinic_id = None
-    elif role == Role.CLINIC:
-        if clinic_id is None:
-            raise InvalidInput("a clinic key needs a clinic", field="clinic_id")
-        district = get_clinic(session, clinic_id).district
-    else:
-        district = clinic_id = None
+    district, clinic_id = role_scope(session, role, district, clinic_id, holder="key")
     secret = secrets.token_urlsafe(32)
     key = ApiKey(
         id=new_id("key"),

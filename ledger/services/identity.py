@@ -24,11 +24,11 @@ import logging
 import secrets
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ledger import clock
 from ledger.models import Erasure, ServiceSecret
+from ledger.repository.missing import insert_missing
 from ledger.settings import get_settings
 from ledger.text import normalise_name as stored_form
 
@@ -60,11 +60,8 @@ def signing_key(session: Session) -> bytes:
     stored = _stored(session)
     if stored is not None:
         return stored
-    insert = (postgresql if _dialect(session) == "postgresql" else sqlite).insert(ServiceSecret)
-    session.execute(
-        insert.values(
-            name=KEY_NAME, value=secrets.token_hex(32), created_at=clock.now()
-        ).on_conflict_do_nothing(index_elements=["name"])
+    insert_missing(
+        session, ServiceSecret, name=KEY_NAME, value=secrets.token_hex(32), created_at=clock.now()
     )
     # MILEAGE_IDENTITY_KEY is unset: say so once, where operators look.
     log.warning("ledger.identity.key_generated")
@@ -95,7 +92,3 @@ def _stored(session: Session) -> bytes | None:
         select(ServiceSecret.value).where(ServiceSecret.name == KEY_NAME)
     ).scalar()
     return None if value is None else bytes.fromhex(value)
-
-
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name

@@ -26,8 +26,7 @@ from sqlalchemy.orm import Session
 from ledger.errors import InvalidInput, LoginTaken, NotFound
 from ledger.ids import is_well_formed, new_id
 from ledger.models import StaffAccount, WebSession
-from ledger.services.access import Principal
-from ledger.services.clinics import get_clinic, get_district
+from ledger.services.access import Principal, role_scope
 from ledger.settings import Settings
 from ledger.vocabulary import Role, values
 
@@ -137,17 +136,7 @@ def create_account(
         )
     if role not in values(Role):
         raise InvalidInput(f"role is one of {', '.join(Role)}", field="role")
-    if role == Role.HEALTH_CENTER:
-        if district is None:
-            raise InvalidInput("a health-centre account needs a district", field="district")
-        get_district(session, district)
-        clinic_id = None
-    elif role == Role.CLINIC:
-        if clinic_id is None:
-            raise InvalidInput("a clinic account needs a clinic", field="clinic_id")
-        district = get_clinic(session, clinic_id).district
-    else:
-        district = clinic_id = None
+    district, clinic_id = role_scope(session, role, district, clinic_id, holder="account")
     if find_account(session, folded) is not None:
         raise LoginTaken(f"the login {folded!r} is taken; choose another")
     account = StaffAccount(
