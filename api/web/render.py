@@ -8,6 +8,8 @@ from typing import Any
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from api.web.formats import FILTERS
+
 __all__ = ["PAGE_CSP", "ROLE_NAMES", "render"]
 
 PAGE_CSP = (
@@ -23,6 +25,7 @@ _templates = Environment(
     lstrip_blocks=True,
 )
 _templates.globals["ROLE_NAMES"] = ROLE_NAMES
+_templates.filters.update(FILTERS)
 
 
 def render(template: str, status: int = 200, **values: Any) -> HTMLResponse:
