@@ -7,12 +7,18 @@ templates and its one stylesheet are in this package, served by the app itself.
 
 from __future__ import annotations
 
+from collections import ChainMap
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
+from actions.context import Context
+from api.deps import get_context, get_session
 from api.web import errors, pages
+from api.web.deps import MemberDep, get_page_session
 
 __all__ = ["PREFIX", "create_console"]
 
@@ -22,8 +28,15 @@ PREFIX = "/console"
 def create_console(parent: FastAPI) -> FastAPI:
     """The console's application, sharing ``parent``'s database, settings and safeguards."""
     console = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    # One set of overrides for both (tests move the clock of the API and the console alike).
-    console.dependency_overrides = parent.dependency_overrides
+    # The API's authorisation dependencies (``api.authorise``) serve the pages too: here the
+    # request's session is the page's and the caller's context is the signed-in person's.
+    # The parent's overrides show through (tests move the clock of both edges alike).
+    own: dict[Callable[..., Any], Callable[..., Any]] = {
+        get_session: get_page_session,
+        get_context: _member_context,
+    }
+    overrides = ChainMap(own, parent.dependency_overrides)
+    console.dependency_overrides = overrides  # type: ignore[assignment]
     for name in ("engine", "sessions", "readers", "settings", "calendar", "safeguards"):
         setattr(console.state, name, getattr(parent.state, name))
     console.state.public_url = parent.state.public_url
@@ -32,3 +45,8 @@ def create_console(parent: FastAPI) -> FastAPI:
     static = Path(__file__).parent / "static"
     console.mount("/static", StaticFiles(directory=static), name="static")
     return console
+
+
+def _member_context(visitor: MemberDep) -> Context:
+    """The signed-in person's context, where an API dependency asks for the caller's."""
+    return visitor.ctx
