@@ -23,13 +23,15 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions import access, earning, messaging, registry
+from actions import access, earning, messaging, registry, staff
 from actions.context import Context, system_context
 from actions.patients import register_patient
 from ledger.clock import SEOUL
 from ledger.db import run_in_transaction, session_scope
 from ledger.models import Message
 from ledger.programme import Readings
+from ledger.services import staff as accounts
+from ledger.services.clinics import get_clinic, get_district
 from ledger.services.registry import get_patient
 from ledger.simulation.people import KOREAN_HOLIDAYS, korean_name
 from ledger.vocabulary import ClinicKind, Condition, MessageKind, MessageStatus, Role
@@ -37,7 +39,7 @@ from notifications.calendar import SendingCalendar
 from notifications.channels import ConsoleChannel
 from notifications.outbox import dispatch, virtual_pacer
 
-__all__ = ["DEMO_DAYS", "DemoResult", "fill_demo"]
+__all__ = ["DEMO_DAYS", "DemoAccount", "DemoResult", "demo_accounts", "fill_demo"]
 
 DISTRICT = "11740"  # 강동구, in the programme since 2013
 CHRONIC = [
@@ -66,6 +68,49 @@ class DemoResult:
     keys: dict[str, str] = field(default_factory=dict)
     sample_patient: str = ""
     sample_clinic: str = ""
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """A demo person's console account: who they are and how to sign in."""
+
+    role: str
+    name: str
+    login: str
+    password: str
+
+
+def demo_accounts(session: Session, ctx: Context, clinic_id: str) -> list[DemoAccount]:
+    """A console account per role over the demo's data: the city, the clinic's district's
+    health centre, and the clinic's lead (who manages its receptionists' accounts).
+
+    Their random passwords are printed to whoever ran the demo and need no change at the
+    first sign-in (unlike an account created for a real person, whose one-time password
+    must be changed)."""
+    clinic = get_clinic(session, clinic_id)
+    district = clinic.district
+    centre = f"{get_district(session, district).name} 보건소"
+    people = (
+        ("서울시", "demo-city", "김서울", Role.CITY, None, None),
+        (centre, f"demo-hc-{district}", "박보건", Role.HEALTH_CENTER, district, None),
+        (clinic.name, "demo-clinic", "이접수", Role.CLINIC, None, clinic_id),
+    )
+    made = []
+    for where, login, name, role, in_district, at_clinic in people:
+        issued = staff.create_account(
+            session,
+            ctx,
+            login=login,
+            name=name,
+            role=role,
+            district=in_district,
+            clinic_id=at_clinic,
+            clinic_lead=role == Role.CLINIC,
+        )
+        account = issued.account
+        accounts.set_password(session, account, account.password_hash, must_change=False)
+        made.append(DemoAccount(where, name, account.login, issued.password))
+    return made
 
 
 @dataclass

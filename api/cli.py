@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from actions import access, erasure
 from actions.context import Context, system_context
-from actions.demo import DEMO_DAYS, DemoResult, fill_demo
+from actions.demo import DEMO_DAYS, DemoAccount, DemoResult, demo_accounts, fill_demo
 from api.cli_backup import backup_command, restore_command
 from api.cli_import import import_group
 from api.cli_staff import staff_group
@@ -43,6 +43,7 @@ from ledger.simulation import (
 from notifications.calendar import SendingCalendar
 
 DEMO_KEYS = Path("var") / "demo-keys.env"
+DEMO_ACCOUNTS = Path("var") / "demo-accounts.txt"
 
 
 def calendar() -> SendingCalendar:
@@ -191,6 +192,7 @@ def demo(patients: int, scale: str, fraction: float, keep_existing: bool, keys_f
             )
             if keep_existing:
                 click.echo(f"{message}. Keeping it; the demo keys are in {keys_file}.")
+                show_accounts(Path(keys_file).with_name(DEMO_ACCOUNTS.name))
                 return
             raise click.ClickException(message)
         result: DemoResult | SimulationResult
@@ -231,7 +233,34 @@ def demo(patients: int, scale: str, fraction: float, keep_existing: bool, keys_f
     path.chmod(0o600)
     for line in lines:
         click.echo(line)
-    click.echo(f"API keys for the city, 강동구보건소 and a clinic are in {path} (shell variables)")
+    click.echo(
+        f"API keys for the city, a health centre and a clinic are in {path} (shell variables)"
+    )
+    with database() as engine, session_scope(make_session_factory(engine)) as session:
+        ctx = system_context("mileage demo", calendar(), client="command line")
+        people = demo_accounts(session, ctx, result.sample_clinic)
+    show_accounts(write_accounts(path.with_name(DEMO_ACCOUNTS.name), people))
+
+
+def write_accounts(path: Path, people: list[DemoAccount]) -> Path:
+    """The demo's console accounts, readable by whoever ran the demo only."""
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    rows = [f"{p.role}\t{p.name}\t{p.login}\t{p.password}" for p in people]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def show_accounts(path: Path) -> None:
+    """How to sign in to the console with the demo's accounts (kept in ``path``)."""
+    if not path.exists():
+        return
+    click.echo("")
+    click.echo("Console: open http://127.0.0.1:8000/ and sign in as one of these demo people:")
+    for row in path.read_text(encoding="utf-8").splitlines():
+        where, name, login, password = row.split("\t")
+        click.echo(f"  login {login:<16} password {password:<18} {name} ({where})")
+    click.echo(f"(kept in {path})")
 
 
 @main.group()

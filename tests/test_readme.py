@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 
 from tests.pgcluster import free_port
@@ -35,6 +36,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int
     )
     assert demo.returncode == 0, demo.stderr
     assert (home / "var" / "demo-keys.env").exists()
+    (home / "demo.out").write_text(demo.stdout, encoding="utf-8")
     port = free_port()
     log = home / "serve.log"
     with log.open("w") as sink:  # the child keeps its own handle
@@ -100,3 +102,24 @@ def test_running_an_example_twice_books_nothing_more(served: tuple[Path, int]) -
     )
     assert first.returncode == again.returncode == 0
     assert first.stdout == again.stdout
+
+
+def test_the_demo_prints_a_console_account_per_role_that_signs_in(
+    served: tuple[Path, int],
+) -> None:
+    home, port = served
+    printed = (home / "demo.out").read_text(encoding="utf-8")
+    assert "open http://127.0.0.1:8000/ and sign in" in printed
+    people = re.findall(r"login (\S+) +password (\S+) +(\S+) \((.+)\)", printed)
+    assert [login for login, *_ in people] == ["demo-city", "demo-hc-11740", "demo-clinic"]
+    for login, password, name, where in people:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=True) as web:
+            form = web.get("/")
+            assert str(form.url).endswith("/console/login")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+            assert token is not None
+            fields = {"csrf_token": token[1], "login": login, "password": password}
+            home_page = web.post("/console/login", data=fields)
+            assert str(home_page.url).endswith("/console/"), "no password change for the demo"
+            assert f"{name}님" in home_page.text
+            assert where in home_page.text
