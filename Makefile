@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo serve test lint format bench clean
+.PHONY: demo serve test lint format bench screenshots clean
 
 ## make demo: install, fill ./var/mileage.sqlite3 with a demo district (once), serve on :8000
 demo: $(STAMP)
@@ -33,6 +33,12 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## make screenshots: a PNG of each console page on fresh demo data, in docs/screens/
+screenshots: $(STAMP)
+	@sh tests/ensure-browser.sh
+	@sh tests/ensure-fonts.sh
+	$(BIN)/python -m tests.browser.screenshots
 
 bench: $(STAMP)
 	@sh tests/ensure-postgres.sh
