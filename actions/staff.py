@@ -133,8 +133,11 @@ def sign_in(
 ) -> SignedIn:
     """Open a console session for a live account whose password matches.
 
-    Counted against the login's and the address's limits first, whatever the outcome; an
-    unknown login, a wrong password and a disabled account are refused alike. The session
+    Counted against the login's and the address's limits first, whatever the outcome, and
+    given back when the password matches: only failed attempts use up the limits (a health
+    centre's staff behind one address sign in every morning), yet no more than the limit are
+    ever in flight at once. An unknown login, a wrong password and a disabled account are
+    refused alike. The session
     the browser had (``replacing``, its token) ends: a session id is never carried across a
     sign-in.
     """
@@ -154,11 +157,12 @@ def sign_in(
             outcome=outcome,
         )
 
+    counters = (
+        ("account", folded, limits.per_account),
+        ("address", client or "unknown", limits.per_address),
+    )
     try:
-        for kind, value, limit in (
-            ("account", folded, limits.per_account),
-            ("address", client or "unknown", limits.per_address),
-        ):
+        for kind, value, limit in counters:
             rates.take(
                 session,
                 principal=_counter(kind, value),
@@ -181,6 +185,14 @@ def sign_in(
             account,
             safeguards.passwords.hash(password),
             must_change=account.must_change_password,
+        )
+    for kind, value, _limit in counters:  # only the failures count against the brake
+        rates.give_back(
+            session,
+            principal=_counter(kind, value),
+            action=f"staff.sign_in.{kind}",
+            window=limits.window,
+            now=now,
         )
     if replacing:
         staff.close_session(session, replacing)

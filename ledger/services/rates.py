@@ -19,14 +19,21 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from sqlalchemy import case
+from sqlalchemy import case, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ledger.errors import RateLimited
 from ledger.models import RateCounter
 
-__all__ = ["take"]
+__all__ = ["give_back", "take"]
+
+
+def _window_of(now: dt.datetime, window: dt.timedelta) -> tuple[float, dt.datetime]:
+    """The start of the fixed window ``now`` falls in: as epoch seconds and as a time."""
+    span = window.total_seconds()
+    start_s = math.floor(now.timestamp() / span) * span
+    return start_s, dt.datetime.fromtimestamp(start_s, tz=now.tzinfo or dt.UTC)
 
 
 def take(
@@ -41,8 +48,7 @@ def take(
     """Count one more ``action`` by ``principal`` in the window of ``now``; raise
     :class:`RateLimited` when that makes more than ``limit``."""
     span = window.total_seconds()
-    start_s = math.floor(now.timestamp() / span) * span
-    start = dt.datetime.fromtimestamp(start_s, tz=now.tzinfo or dt.UTC)
+    start_s, start = _window_of(now, window)
     insert = (
         postgresql.insert(RateCounter)
         if session.get_bind().dialect.name == "postgresql"
@@ -67,3 +73,28 @@ def take(
             f"more than {limit} {action} in {int(span)} s; try again in {retry_after} s",
             retry_after=retry_after,
         )
+
+
+def give_back(
+    session: Session,
+    *,
+    principal: str,
+    action: str,
+    window: dt.timedelta,
+    now: dt.datetime,
+) -> None:
+    """Uncount one ``action`` taken in the window of ``now`` (an attempt that turned out well,
+    such as a sign-in with the right password, need not count against the brake). Taking
+    first and giving back after keeps the limit exact under concurrent attempts: no more
+    than ``limit`` are ever in flight."""
+    _, start = _window_of(now, window)
+    session.execute(
+        update(RateCounter)
+        .where(
+            RateCounter.principal == principal,
+            RateCounter.action == action,
+            RateCounter.window_start == start,
+            RateCounter.count > 0,
+        )
+        .values(count=RateCounter.count - 1)
+    )

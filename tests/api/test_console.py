@@ -444,3 +444,15 @@ def test_an_account_outside_the_managers_scope_answers_as_a_missing_one(
         assert answer.status_code == 404, target
     forged = browser.post(f"/console/staff/{other_id}/disable", data={"csrf_token": "x"})
     assert forged.status_code == 403
+
+
+def test_good_sign_ins_do_not_use_up_the_limits(
+    browser: StrictClient, sessions: sessionmaker[Session]
+) -> None:
+    """Colleagues behind one address, and one person signing in all day, are never braked."""
+    login, password = make_person(sessions)
+    for _ in range(PER_ADDRESS + PER_ACCOUNT):
+        assert sign_in(browser, login, password).status_code == 303
+    for _ in range(PER_ACCOUNT):
+        assert sign_in(browser, login, "not-the-password").status_code == 401
+    assert sign_in(browser, login, password).status_code == 429
