@@ -1,0 +1,101 @@
+"""In Chromium: what keeps a person's session theirs. A form posted without its CSRF token
+is refused, repeated wrong passwords are braked with a clear message, and a disabled account
+is signed out at its next click."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import Browser, Page
+from sqlalchemy import Engine
+
+from actions import staff
+from actions.context import system_context
+from ledger.db import make_session_factory, session_scope
+from ledger.services.staff import find_account
+from ledger.settings import get_settings
+from notifications.calendar import SendingCalendar
+
+pytestmark = pytest.mark.engine("sqlite")
+PASSWORD = "책상-앞의-비밀번호-2024"
+
+
+def new_person(engine: Engine, role: str = "city") -> tuple[str, str]:
+    """A new account, its one-time password already changed: its login and password."""
+    login = f"a{uuid.uuid4().hex[:8]}"
+    ctx = system_context("command line", SendingCalendar.from_settings(get_settings()))
+    with session_scope(make_session_factory(engine)) as session:
+        issued = staff.create_account(session, ctx, login=login, name="최보안", role=role)
+        staff.change_password(
+            session,
+            ctx,
+            issued.account,
+            current=issued.password,
+            new=PASSWORD,
+            confirm=PASSWORD,
+            keep_session=None,
+        )
+    return login, PASSWORD
+
+
+def sign_in(page: Page, served: str, login: str, password: str) -> None:
+    page.goto(served + "/console/login")
+    page.fill("#login", login)
+    page.fill("#password", password)
+    page.press("#password", "Enter")
+    page.wait_for_load_state()
+
+
+def test_a_form_without_its_csrf_token_is_refused(
+    chromium: Browser, served: str, engine: Engine
+) -> None:
+    login, password = new_person(engine)
+    page = chromium.new_page()
+    sign_in(page, served, login, password)
+    page.goto(served + "/console/staff")
+    page.fill("#login", f"n{uuid.uuid4().hex[:8]}")
+    page.fill("#name", "한위조")
+    # a page of another site would post this form without the session's token
+    page.evaluate("document.querySelectorAll('input[name=csrf_token]').forEach(e => e.remove())")
+    page.click("button:has-text('계정 만들기')")
+    assert (
+        "이 양식은 만료되었거나 이 사이트에서 보낸 것이 아닙니다"
+        in page.locator("p.error").inner_text()
+    )
+    page.goto(served + "/console/staff")
+    assert "한위조" not in page.content()
+    page.close()
+
+
+def test_repeated_wrong_passwords_are_braked_with_a_clear_message(
+    chromium: Browser, served: str, engine: Engine
+) -> None:
+    login, password = new_person(engine)
+    page = chromium.new_page()
+    for _ in range(get_settings().sign_ins_per_account):
+        sign_in(page, served, login, "틀린-비밀번호")
+        assert "아이디 또는 비밀번호가 맞지 않거나" in page.locator("p.error").inner_text()
+    sign_in(page, served, login, password)
+    message = page.locator("p.error").inner_text()
+    assert "로그인 시도가 너무 많습니다" in message and "초 뒤에 다시 시도해 주세요" in message
+    assert page.url.endswith("/console/login")
+    page.close()
+
+
+def test_a_disabled_account_is_signed_out_at_its_next_click(
+    chromium: Browser, served: str, engine: Engine
+) -> None:
+    login, password = new_person(engine)
+    page = chromium.new_page()
+    sign_in(page, served, login, password)
+    assert page.url.endswith("/console/")
+    ctx = system_context("command line", SendingCalendar.from_settings(get_settings()))
+    with session_scope(make_session_factory(engine)) as session:
+        account = find_account(session, login)
+        assert account is not None
+        staff.disable_account(session, ctx, account)
+    page.click("a:has-text('계정 관리')")
+    page.wait_for_url("**/console/login")
+    assert page.locator("h1").inner_text() == "로그인"
+    page.close()
