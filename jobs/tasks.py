@@ -22,7 +22,7 @@ from actions import messaging
 from actions.context import system_context
 from ledger import clock
 from ledger.db import make_reader_factory, read_scope, run_in_transaction
-from ledger.services import retention, settlement
+from ledger.services import retention, settlement, staff
 from ledger.services.job_runs import claim_run, finish_run
 from ledger.services.verify import verify
 from ledger.settings import Settings
@@ -146,7 +146,8 @@ def nudge_unsettled(
 
 def scrub_stored_answers(ctx: JobContext, run_date: dt.date | None = None) -> int | None:
     """Daily: the stored answers of idempotent requests older than the retention period
-    (``MILEAGE_IDEMPOTENCY_RETENTION_DAYS``) lose their personal fields."""
+    (``MILEAGE_IDEMPOTENCY_RETENTION_DAYS``) lose their personal fields, and the console's
+    expired sessions are deleted."""
     now = ctx.now()
     run_date = run_date or now.astimezone(clock.SEOUL).date()
     if not claim_run(ctx.sessions, "scrub_answers", run_date):
@@ -161,6 +162,7 @@ def scrub_stored_answers(ctx: JobContext, run_date: dt.date | None = None) -> in
         total += done
         if done < SCRUB_BATCH:
             break
-    finish_run(ctx.sessions, "scrub_answers", run_date, f"scrubbed {total}")
+    ended = run_in_transaction(ctx.sessions, lambda s: staff.end_expired_sessions(s, now=now))
+    finish_run(ctx.sessions, "scrub_answers", run_date, f"scrubbed {total}; {ended} sessions")
     log.info("jobs.answers.scrubbed", extra={"count": total, "job": str(run_date)})
     return total

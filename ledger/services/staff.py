@@ -248,6 +248,13 @@ def close_session(session: Session, token: str) -> None:
     session.execute(delete(WebSession).where(WebSession.token_hash == _token_hash(token)))
 
 
+def end_expired_sessions(session: Session, *, now: dt.datetime) -> int:
+    """Delete the sessions whose idle expiry has passed (each would be refused anyway);
+    how many. A session is a person's trace: none is kept longer than it is good for."""
+    result = session.execute(delete(WebSession).where(WebSession.expires_at <= now))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def authenticate_session(
     session: Session, token: str, *, now: dt.datetime, idle: dt.timedelta
 ) -> tuple[StaffAccount, WebSession] | None:

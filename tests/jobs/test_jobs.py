@@ -14,11 +14,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.scheduler import catch_up, register
-from jobs.tasks import JobContext, dispatch_texts, nudge_unsettled, recall_overdue, verify_ledger
+from jobs.tasks import (
+    JobContext,
+    dispatch_texts,
+    nudge_unsettled,
+    recall_overdue,
+    scrub_stored_answers,
+    verify_ledger,
+)
 from ledger.clock import SEOUL
 from ledger.db import session_scope
-from ledger.models import JobRun, Message
+from ledger.models import JobRun, Message, WebSession
 from ledger.services.settlement import close_settlement, open_settlement
+from ledger.services.staff import authenticate_session, create_account, open_session
 from ledger.settings import Settings
 from notifications.channels import ConsoleChannel
 from notifications.outbox import virtual_pacer
@@ -228,6 +236,31 @@ def test_catch_up_scrubs_stored_answers_after_four(
     catch_up(context(at(day, 4, 0)), StubLease(True))  # type: ignore[arg-type]
     scrubbed = job_run(sessions, "scrub_answers", day)
     assert scrubbed is not None and scrubbed.finished_at is not None
+
+
+def test_the_daily_scrub_ends_expired_console_sessions_only(
+    sessions: sessionmaker[Session], context: Callable[..., JobContext]
+) -> None:
+    day = dt.date(2026, 11, 5)
+    moment = at(day, 4)
+    idle = dt.timedelta(minutes=30)
+    with session_scope(sessions) as session:
+        clinic = make_clinic(session)
+        account = create_account(
+            session,
+            login=f"s{clinic.id[-8:].lower()}",
+            name="윤세션",
+            role="clinic",
+            clinic_id=clinic.id,
+            password_hash="x",
+            created_by="test",
+        )
+        stale = open_session(session, account, now=moment - dt.timedelta(hours=2), idle=idle)
+        live = open_session(session, account, now=moment - dt.timedelta(minutes=5), idle=idle)
+    scrub_stored_answers(context(moment), day)
+    with session_scope(sessions) as session:
+        assert authenticate_session(session, live.token, now=moment, idle=idle) is not None
+        assert session.get(WebSession, stale.row.token_hash) is None
 
 
 def test_catch_up_without_the_lease_runs_nothing(
