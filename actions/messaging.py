@@ -3,21 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from actions.context import Context
 from ledger.models import DistrictMessaging, Message, NoSendDay, Patient
-from notifications import outbox, recalls, switches
+from notifications import figures, outbox, recalls, switches
 
 __all__ = [
+    "DistrictTexts",
     "add_no_send_day",
     "queue_recalls",
     "record_delivery_report",
     "remove_no_send_day",
     "set_messaging",
+    "show_district_texts",
     "show_patient_messages",
 ]
+
+
+@dataclass(frozen=True)
+class DistrictTexts:
+    """What a health centre sees of its district's texts: the pause switch, each day's texts
+    by outcome, the numbers that failed (a page of them), and the no-send days ahead."""
+
+    switch: DistrictMessaging
+    days: list[figures.DayTexts]
+    failed: list[figures.FailedNumber]
+    more_failed: bool
+    no_send_days: list[NoSendDay]
 
 
 def show_patient_messages(
@@ -90,4 +105,29 @@ def record_delivery_report(
     """The channel's delivery report for a text (Twilio's status callback, already verified)."""
     outbox.record_status(
         session, message_id=message_id, sid=sid, status=status, error_code=error_code, now=now
+    )
+
+
+def show_district_texts(
+    session: Session,
+    ctx: Context,
+    district: str,
+    *,
+    start: dt.date,
+    end: dt.date,
+    failed_after: str | None = None,
+    failed_limit: int = 50,
+) -> DistrictTexts:
+    """The district's texts from ``start`` to ``end`` and its numbers to correct (audited:
+    the list names patients)."""
+    failed = figures.failed_numbers(
+        session, district=district, after=failed_after, limit=failed_limit + 1
+    )
+    ctx.audit(session, "district.texts", f"districts/{district}/texts")
+    return DistrictTexts(
+        switch=switches.messaging_state(session, district),
+        days=figures.texts_by_day(session, district=district, start=start, end=end),
+        failed=failed[:failed_limit],
+        more_failed=len(failed) > failed_limit,
+        no_send_days=switches.no_send_days(session, district, since=ctx.today),
     )

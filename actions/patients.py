@@ -202,6 +202,8 @@ def update_patient(
         raise _narrowed(session, ctx, duplicate, "patient.update") from None
     if sms_consent is False:
         outbox.cancel_for_patient(session, patient.id, reason="consent withdrawn", now=ctx.now)
+    if phone is not None:
+        outbox.close_failed(session, patient.id, reason="number corrected")
     ctx.audit(session, "patient.update", f"patients/{patient.id}", patient_id=patient.id)
     return _view(session, ctx, patient)
 

@@ -25,6 +25,7 @@ from api.deps import (
     CalendarDep,
     NowDep,
     TodayDep,
+    get_session,
     keep_refusals,
     transaction,
 )
@@ -62,7 +63,11 @@ def get_page_session(request: Request) -> Iterator[Session]:
     yield from transaction(request, session_scope(request.app.state.sessions))
 
 
-PageSessionDep = Annotated[Session, Depends(get_page_session, scope="function")]
+# The pages ask for the API's ``get_session``, which the console overrides with
+# ``get_page_session`` (``api.web.create_console``): FastAPI caches a dependency under the
+# function asked for, so the pages and the API's authorisation dependencies they use then
+# share one session, hence one transaction (SQLite would wait on a second writer).
+PageSessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_recording_page_session(session: PageSessionDep) -> Session:
@@ -82,6 +87,8 @@ async def get_form(request: Request) -> dict[str, str]:
         raise InvalidRequest(f"a form has at most {FORM_LIMIT} fields") from error
     form: dict[str, str] = {}
     for name, value in fields:
+        if "\x00" in name or "\x00" in value:  # no database stores it; no person types it
+            raise InvalidRequest("a form field holds a NUL character")
         form.setdefault(name, value)
     return form
 

@@ -70,8 +70,12 @@ def signed_in(request: Request, url: str, token: str) -> RedirectResponse:
 
 @router.get("/")
 def home(session: PageSessionDep, visitor: MemberDep) -> HTMLResponse:
-    """The person's home page: who they are and their scope."""
-    return page(visitor, "home.html")
+    """The person's home page: who they are, their scope and where they may go."""
+    principal = visitor.ctx.principal
+    districts = (
+        clinics.list_districts(session, after=None, limit=25) if principal.role == "city" else []
+    )
+    return page(visitor, "home.html", district=principal.district, districts=districts)
 
 
 @router.get("/login")

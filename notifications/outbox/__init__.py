@@ -11,10 +11,10 @@ landline number: Twilio 21211, 21614) fail at once; transient ones (429, 5xx) ba
 The package is split by who owns the transaction:
 
 - ``queue`` (``on_visit``, ``queue_reminder``, ``queue_recall``, ``cancel_for_patient``,
-  ``forget_texts``, ``list_messages``) and ``status`` (``record_status``, the carrier's
-  delivery reports) run inside the caller's transaction: they take a ``Session`` and never
-  commit, so a text is queued, cancelled or moved on together with the change that caused
-  it;
+  ``close_failed``, ``forget_texts``, ``list_messages``) and ``status`` (``record_status``,
+  the carrier's delivery reports) run inside the caller's transaction: they take a
+  ``Session`` and never commit, so a text is queued, cancelled or moved on together with the
+  change that caused it;
 - ``dispatcher`` (``dispatch``, with its pacer and backoff; the claim it commits first is in
   ``claim``) and ``reconciler`` (``reconcile``) are the worker: they take a ``sessionmaker``
   and own their transactions, since no user action is theirs and a dispatch must call the
@@ -24,6 +24,7 @@ The package is split by who owns the transaction:
 from notifications.outbox.dispatcher import Dispatched, Pacer, dispatch, real_pacer, virtual_pacer
 from notifications.outbox.queue import (
     cancel_for_patient,
+    close_failed,
     forget_texts,
     list_messages,
     on_visit,
@@ -37,6 +38,7 @@ __all__ = [
     "Dispatched",
     "Pacer",
     "cancel_for_patient",
+    "close_failed",
     "dispatch",
     "forget_texts",
     "list_messages",

@@ -25,6 +25,7 @@ from notifications.templates import render
 
 __all__ = [
     "cancel_for_patient",
+    "close_failed",
     "forget_texts",
     "list_messages",
     "no_send_days",
@@ -156,6 +157,22 @@ def cancel_for_patient(
             Message.kind.in_(list(kinds)),
         )
         .values(status=MessageStatus.CANCELLED, closed_reason=reason, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def close_failed(session: Session, patient_id: str, *, reason: str) -> int:
+    """Mark the patient's failed texts as dealt with (their number was corrected): they
+    leave the health centre's list of numbers to correct. Their status stays ``failed``."""
+    result = session.execute(
+        update(Message)
+        .where(
+            Message.patient_id == patient_id,
+            Message.status == MessageStatus.FAILED,
+            Message.closed_reason.is_(None),
+        )
+        .values(closed_reason=reason)
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -54,7 +54,11 @@ def home(page: Page, demo: dict[str, str]) -> None:
 
 SHOTS: dict[str, list[Shot]] = {
     "city": [Shot("home", home), Shot("staff", go("/console/staff"))],
-    "health_center": [Shot("home", home), Shot("staff", go("/console/staff"))],
+    "health_center": [
+        Shot("home", home),
+        Shot("texts", go("/console/districts/11740/texts")),
+        Shot("staff", go("/console/staff")),
+    ],
     "clinic": [Shot("home", home), Shot("staff", go("/console/staff"))],
 }
 ROLES = {"demo-city": "city", "demo-clinic": "clinic"}
@@ -115,7 +119,7 @@ def take(address: str, keys: dict[str, str], people: list[tuple[str, str]], out:
         raise SystemExit("no system Chromium: run `sh tests/ensure-browser.sh` first")
     written = 0
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, args=FLAGS)
+        browser = playwright.chromium.launch(executable_path=path, args=[*FLAGS, "--lang=ko-KR"])
         page = browser.new_page(viewport=DESK, locale="ko-KR")
         page.goto(address + "/")
         page.screenshot(path=out / "sign-in.png", full_page=True)
