@@ -52,11 +52,22 @@ def home(page: Page, demo: dict[str, str]) -> None:
     """The person's home page, where signing in leaves them."""
 
 
+def open_first_class(page: Page, demo: dict[str, str]) -> None:
+    """The newest class of the health centre, with a search for a common surname."""
+    go("/console/education")(page, demo)
+    page.locator("table a").first.click()
+    page.fill("#q", "김")
+    page.press("#q", "Enter")
+    page.wait_for_load_state()
+
+
 SHOTS: dict[str, list[Shot]] = {
     "city": [Shot("home", home), Shot("staff", go("/console/staff"))],
     "health_center": [
         Shot("home", home),
         Shot("texts", go("/console/districts/11740/texts")),
+        Shot("education", go("/console/education")),
+        Shot("class", open_first_class),
         Shot("staff", go("/console/staff")),
     ],
     "clinic": [Shot("home", home), Shot("staff", go("/console/staff"))],
