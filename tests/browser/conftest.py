@@ -6,15 +6,20 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import Engine
 
+from actions import staff
+from actions.context import system_context
 from api.app import create_app
-from ledger.settings import Settings
+from ledger.db import make_session_factory, session_scope
+from ledger.settings import Settings, get_settings
+from notifications.calendar import SendingCalendar
 from tests.pgcluster import free_port
 
 FLAGS = [
@@ -64,3 +69,40 @@ def served(engine: Engine, database_url: str) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(10)
+
+
+MEMBER_PASSWORD = "책상-앞의-비밀번호-2024"
+
+
+def make_member(engine: Engine, name: str, role: str = "city", **scope: str) -> tuple[str, str]:
+    """A new account whose one-time password is already changed: its login and password."""
+    login = f"m{uuid.uuid4().hex[:8]}"
+    ctx = system_context("command line", SendingCalendar.from_settings(get_settings()))
+    with session_scope(make_session_factory(engine)) as session:
+        issued = staff.create_account(
+            session,
+            ctx,
+            login=login,
+            name=name,
+            role=role,
+            **scope,  # type: ignore[arg-type]
+        )
+        staff.change_password(
+            session,
+            ctx,
+            issued.account,
+            current=issued.password,
+            new=MEMBER_PASSWORD,
+            confirm=MEMBER_PASSWORD,
+            keep_session=None,
+        )
+    return login, MEMBER_PASSWORD
+
+
+def sign_in(page: Page, served: str, login: str, password: str) -> None:
+    """Sign in through the sign-in page, as a person types."""
+    page.goto(served + "/console/login")
+    page.fill("#login", login)
+    page.fill("#password", password)
+    page.press("#password", "Enter")
+    page.wait_for_load_state()

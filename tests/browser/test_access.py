@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser
 from sqlalchemy import Engine
 
 from actions import staff
@@ -16,41 +16,15 @@ from ledger.db import make_session_factory, session_scope
 from ledger.services.staff import find_account
 from ledger.settings import get_settings
 from notifications.calendar import SendingCalendar
+from tests.browser.conftest import make_member, sign_in
 
 pytestmark = pytest.mark.engine("sqlite")
-PASSWORD = "책상-앞의-비밀번호-2024"
-
-
-def new_person(engine: Engine, role: str = "city") -> tuple[str, str]:
-    """A new account, its one-time password already changed: its login and password."""
-    login = f"a{uuid.uuid4().hex[:8]}"
-    ctx = system_context("command line", SendingCalendar.from_settings(get_settings()))
-    with session_scope(make_session_factory(engine)) as session:
-        issued = staff.create_account(session, ctx, login=login, name="최보안", role=role)
-        staff.change_password(
-            session,
-            ctx,
-            issued.account,
-            current=issued.password,
-            new=PASSWORD,
-            confirm=PASSWORD,
-            keep_session=None,
-        )
-    return login, PASSWORD
-
-
-def sign_in(page: Page, served: str, login: str, password: str) -> None:
-    page.goto(served + "/console/login")
-    page.fill("#login", login)
-    page.fill("#password", password)
-    page.press("#password", "Enter")
-    page.wait_for_load_state()
 
 
 def test_a_form_without_its_csrf_token_is_refused(
     chromium: Browser, served: str, engine: Engine
 ) -> None:
-    login, password = new_person(engine)
+    login, password = make_member(engine, "최보안")
     page = chromium.new_page()
     sign_in(page, served, login, password)
     page.goto(served + "/console/staff")
@@ -71,7 +45,7 @@ def test_a_form_without_its_csrf_token_is_refused(
 def test_repeated_wrong_passwords_are_braked_with_a_clear_message(
     chromium: Browser, served: str, engine: Engine
 ) -> None:
-    login, password = new_person(engine)
+    login, password = make_member(engine, "최보안")
     page = chromium.new_page()
     for _ in range(get_settings().sign_ins_per_account):
         sign_in(page, served, login, "틀린-비밀번호")
@@ -86,7 +60,7 @@ def test_repeated_wrong_passwords_are_braked_with_a_clear_message(
 def test_a_disabled_account_is_signed_out_at_its_next_click(
     chromium: Browser, served: str, engine: Engine
 ) -> None:
-    login, password = new_person(engine)
+    login, password = make_member(engine, "최보안")
     page = chromium.new_page()
     sign_in(page, served, login, password)
     assert page.url.endswith("/console/")

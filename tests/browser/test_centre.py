@@ -9,41 +9,20 @@ import pytest
 from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine
 
-from actions import staff
-from actions.context import system_context
 from ledger.clock import today
 from ledger.db import make_session_factory, session_scope
-from ledger.settings import get_settings
-from notifications.calendar import SendingCalendar
+from tests.browser.conftest import make_member, sign_in
 from tests.factories import make_clinic, make_patient
 
 pytestmark = pytest.mark.engine("sqlite")
 DISTRICT = "11260"  # 중랑구
-PASSWORD = "보건소-담당자-비밀번호-1"
 
 
 def officer_page(chromium: Browser, served: str, engine: Engine) -> Page:
     """A health-centre officer of the district, signed in."""
-    login = f"h{uuid.uuid4().hex[:8]}"
-    ctx = system_context("command line", SendingCalendar.from_settings(get_settings()))
-    with session_scope(make_session_factory(engine)) as session:
-        issued = staff.create_account(
-            session, ctx, login=login, name="한보건", role="health_center", district=DISTRICT
-        )
-        staff.change_password(
-            session,
-            ctx,
-            issued.account,
-            current=issued.password,
-            new=PASSWORD,
-            confirm=PASSWORD,
-            keep_session=None,
-        )
+    login, password = make_member(engine, "한보건", "health_center", district=DISTRICT)
     page = chromium.new_page()
-    page.goto(served + "/console/login")
-    page.fill("#login", login)
-    page.fill("#password", PASSWORD)
-    page.press("#password", "Enter")
+    sign_in(page, served, login, password)
     page.wait_for_url("**/console/")
     return page
 
