@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger import clock
 from ledger.domain import AccountType
 from ledger.errors import InvalidInput, NotParticipating, UnknownClinic, UnknownDistrict
 from ledger.ids import is_well_formed, new_id
-from ledger.models import Clinic, District
+from ledger.models import Clinic, District, Patient, StaffAccount
 from ledger.services.booking import open_account
-from ledger.vocabulary import ClinicKind, values
+from ledger.vocabulary import ClinicKind, PatientStatus, values
 
 __all__ = [
+    "clinic_figures",
     "clinic_leaves",
     "district_account",
     "ensure_participating",
@@ -137,3 +138,24 @@ def list_clinics(
     if after is not None:
         query = query.where(Clinic.id > after)
     return list(session.execute(query).scalars())
+
+
+def clinic_figures(session: Session, clinic_ids: list[str]) -> dict[str, tuple[int, int]]:
+    """Each clinic's active patients and live staff accounts: ``{id: (patients, staff)}``."""
+    if not clinic_ids:
+        return {}
+    patients = dict(
+        session.execute(
+            select(Patient.clinic_id, func.count())
+            .where(Patient.clinic_id.in_(clinic_ids), Patient.status == PatientStatus.ACTIVE)
+            .group_by(Patient.clinic_id)
+        ).all()
+    )
+    staff = dict(
+        session.execute(
+            select(StaffAccount.clinic_id, func.count())
+            .where(StaffAccount.clinic_id.in_(clinic_ids), StaffAccount.disabled_at.is_(None))
+            .group_by(StaffAccount.clinic_id)
+        ).all()
+    )
+    return {c: (patients.get(c, 0), staff.get(c, 0)) for c in clinic_ids}

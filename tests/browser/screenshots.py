@@ -65,6 +65,7 @@ SHOTS: dict[str, list[Shot]] = {
     "city": [Shot("home", home), Shot("staff", go("/console/staff"))],
     "health_center": [
         Shot("home", home),
+        Shot("clinics", go("/console/districts/11740/clinics")),
         Shot("texts", go("/console/districts/11740/texts")),
         Shot("education", go("/console/education")),
         Shot("class", open_first_class),
