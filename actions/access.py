@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 from actions import policy
 from actions.context import Context
 from ledger.models import ApiKey, AuditEvent
-from ledger.services import access, clinics
+from ledger.services import access, clinics, district_audit
 from ledger.services.access import IssuedKey
 
-__all__ = ["create_key", "read_audit", "revoke_key"]
+__all__ = ["create_key", "read_audit", "read_district_audit", "revoke_key"]
 
 
 def create_key(
@@ -63,4 +63,32 @@ def read_audit(
         session, patient_id=patient_id, since=since, until=until, before=before, limit=limit
     )
     ctx.audit(session, "audit.read", "audit", patient_id=patient_id)
+    return rows
+
+
+def read_district_audit(
+    session: Session,
+    ctx: Context,
+    district: str,
+    *,
+    account_id: str | None,
+    patient_id: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    before: int | None,
+    limit: int,
+) -> list[AuditEvent]:
+    """Who read or changed what in ``district``, newest first (the district's health centre
+    or the city); the reading itself is audited after the page is taken."""
+    rows = district_audit.district_audit(
+        session,
+        district=district,
+        account_id=account_id,
+        patient_id=patient_id,
+        since=since,
+        until=until,
+        before=before,
+        limit=limit,
+    )
+    ctx.audit(session, "audit.read", f"districts/{district}/audit", patient_id=patient_id)
     return rows

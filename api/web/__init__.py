@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from actions.context import Context
 from api.deps import get_context, get_session
-from api.web import centre, classes, clinics, errors, pages
+from api.web import audit, centre, classes, clinics, errors, pages
 from api.web.deps import MemberDep, get_page_session
 
 __all__ = ["PREFIX", "create_console"]
@@ -45,6 +45,7 @@ def create_console(parent: FastAPI) -> FastAPI:
     console.include_router(centre.router)
     console.include_router(classes.router)
     console.include_router(clinics.router)
+    console.include_router(audit.router)
     static = Path(__file__).parent / "static"
     console.mount("/static", StaticFiles(directory=static), name="static")
     return console

@@ -69,6 +69,7 @@ SHOTS: dict[str, list[Shot]] = {
         Shot("texts", go("/console/districts/11740/texts")),
         Shot("education", go("/console/education")),
         Shot("class", open_first_class),
+        Shot("audit", go("/console/districts/11740/audit")),
         Shot("staff", go("/console/staff")),
     ],
     "clinic": [Shot("home", home), Shot("staff", go("/console/staff"))],
