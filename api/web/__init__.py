@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from actions.context import Context
 from api.deps import get_context, get_session
-from api.web import errors, pages
+from api.web import desk, errors, pages
 from api.web.deps import MemberDep, get_page_session
 
 __all__ = ["PREFIX", "create_console"]
@@ -42,6 +42,7 @@ def create_console(parent: FastAPI) -> FastAPI:
     console.state.public_url = parent.state.public_url
     errors.install(console)
     console.include_router(pages.router)
+    console.include_router(desk.router)
     static = Path(__file__).parent / "static"
     console.mount("/static", StaticFiles(directory=static), name="static")
     return console

@@ -25,6 +25,7 @@ from api.deps import (
     CalendarDep,
     NowDep,
     TodayDep,
+    get_session,
     keep_refusals,
     transaction,
 )
@@ -62,7 +63,11 @@ def get_page_session(request: Request) -> Iterator[Session]:
     yield from transaction(request, session_scope(request.app.state.sessions))
 
 
-PageSessionDep = Annotated[Session, Depends(get_page_session, scope="function")]
+# Named through the API's ``get_session``, which the console overrides with
+# ``get_page_session``: FastAPI shares a dependency by the callable a route names, so the
+# API's authorisation dependencies (``api.authorise``, taking ``SessionDep``) and the page
+# then work in one transaction, not two (two would wait on each other on SQLite).
+PageSessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_recording_page_session(session: PageSessionDep) -> Session:
