@@ -248,6 +248,20 @@ def _registration_page(
     )
 
 
+def _registration_again(
+    visitor: Visitor, form: dict[str, str], sent: Booking
+) -> Callable[[e.LedgerError, int], HTMLResponse]:
+    """A refused registration: the form as typed, the reason beside its field (and, for a
+    person already registered whom the clinic may read, a link to them)."""
+
+    def answer(error: e.LedgerError, status: int) -> HTMLResponse:
+        existing = getattr(error, "existing_id", None)
+        errors = field_errors(error)
+        return _registration_page(visitor, form, errors, sent.token, status, existing)
+
+    return answer
+
+
 def _home(outcome: dict[str, Any]) -> str:
     return f"/console/patients/{outcome['patient']}"
 
@@ -309,17 +323,7 @@ def register_patient(
 ) -> RedirectResponse:
     """Register a patient at this clinic (once per form token); on to their page."""
     sent = forms.booking(visitor, form, "register", ctx.clinic_id)
-    forms.refuse_again_with(
-        request,
-        lambda error, status: _registration_page(
-            visitor,
-            form,
-            field_errors(error),
-            sent.token,
-            status,
-            getattr(error, "existing_id", None),
-        ),
-    )
+    forms.refuse_again_with(request, _registration_again(visitor, form, sent))
     fields = _registration(form)
     return forms.once(
         session,
