@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=BaseModel)
+CHOICES = frozenset({"purpose", "session_id", "sms_consent", "conditions"})  # picked, not typed
 TOKEN_FIELD = "form_token"
 MAX_TOKEN = 100
 OUTCOME = "application/json"
@@ -90,7 +91,7 @@ def _said(error: Mapping[str, Any], dates: frozenset[str]) -> str:
     if "invisible" in message:
         return "보이지 않는 제어 문자가 들어 있습니다. 지우고 다시 적어 주세요."
     if kind in ("missing", "string_too_short"):
-        return "꼭 적어 주세요."
+        return "목록에서 골라 주세요." if field in CHOICES else "꼭 적어 주세요."
     if kind == "too_short":
         return "하나 이상 골라 주세요."
     if field in dates:

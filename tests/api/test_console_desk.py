@@ -4,10 +4,12 @@ scopes, CSRF and the one-time form token on every booking form, and bad input.""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import httpx2 as httpx
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from ledger.db import session_scope
-from ledger.models import Redemption, Visit
+from ledger.models import AuditEvent, Clinic, Redemption, Visit
 from ledger.services import earning
 from ledger.services.registry import CONSENT_WORDING
 from ledger.settings import Settings
@@ -260,7 +262,31 @@ def test_a_visit_at_target_credits_visit_and_control_then_a_second_is_withheld_i
     second = visit(desk, patient_id, visited_on="2024-06-14", systolic="150", diastolic="95")
     words = text(desk.page(second.headers["location"]))
     assert "환자 진료 마일리지 적립 안 됨: 이번 달 진료 마일리지는 이미 적립되었습니다." in words
-    assert "혈압·혈당이 목표 범위 안에 들지 않아" in words or "이번 반기에는 이미" in words
+    assert (
+        "환자 혈압·혈당 조절 마일리지 적립 안 됨: 혈압·혈당이 목표 범위 안에 들지 않았습니다."
+        in words
+    )
+
+
+def test_control_once_a_half_year_is_said_in_words(desk: Desk) -> None:
+    with session_scope(desk.sessions) as session:
+        clinic = session.get(Clinic, desk.clinic_id)
+        assert clinic is not None
+        may_10 = dt.date(2024, 5, 10)
+        patient_id = make_patient(session, clinic, enrolled_on=may_10).patient.id
+    may = visit(
+        desk, patient_id, visited_on="2024. 5. 20.", systolic="120", diastolic="80", hba1c="6.5"
+    )
+    assert "환자 혈압·혈당 조절 마일리지 2,000 M 적립" in text(desk.page(may.headers["location"]))
+    june = visit(
+        desk, patient_id, visited_on="20240614", systolic="120", diastolic="80", hba1c="6.5"
+    )
+    words = text(desk.page(june.headers["location"]))
+    assert "환자 진료 마일리지 1,000 M 적립" in words
+    assert (
+        "환자 혈압·혈당 조절 마일리지 적립 안 됨: "
+        "혈압·혈당 조절 마일리지는 반기에 한 번이며, 이번 반기에는 이미 적립되었습니다." in words
+    )
 
 
 def test_a_refused_visit_keeps_its_values_and_says_why_beside_the_date(desk: Desk) -> None:
@@ -286,6 +312,30 @@ def test_a_double_submitted_visit_form_books_once(desk: Desk) -> None:
     reloaded = desk.page(again.headers["location"])
     assert "환자 진료 마일리지 1,000 M 적립" in text(reloaded)  # the first booking's outcome
     assert "잔액 6,000 M" in text(reloaded)
+
+
+def test_a_payment_form_sent_twice_at_once_books_once(desk: Desk) -> None:
+    """Two presses in flight together: the second waits for the first and answers as it."""
+    patient_id, _ = desk.register()
+    url = f"/console/patients/{patient_id}"
+    page = desk.page(url)
+    fields = {"amount": "3000", "purpose": "vaccination"}
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: desk.send(f"{url}/payments", fields, page), range(2)))
+    assert [a.status_code for a in answers] == [303, 303]
+    assert answers[0].headers["location"] == answers[1].headers["location"]
+    assert count(desk.sessions, Redemption, patient_id) == 1
+
+
+def test_the_audit_trail_names_the_receptionist_for_each_desk_action(desk: Desk) -> None:
+    patient_id, _ = desk.register()
+    visit(desk, patient_id, visited_on="2024-06-14", systolic="128", diastolic="82")
+    pay(desk, patient_id, "3000")
+    with session_scope(desk.sessions) as session:
+        rows = session.scalars(select(AuditEvent).where(AuditEvent.patient_id == patient_id))
+        done = {(row.action, row.label) for row in rows}
+    for action in ("patient.create", "patient.read", "visit.create", "redemption.create"):
+        assert (action, "정접수") in done
 
 
 def pay(desk: Desk, patient_id: str, amount: str, purpose: str = "treatment") -> httpx.Response:
@@ -316,7 +366,7 @@ def test_a_double_submitted_payment_form_books_once(desk: Desk) -> None:
         ("-100", "treatment", "0보다 커야 합니다"),
         ("", "treatment", "꼭 적어 주세요"),
         ("99999999999999999999", "treatment", "10,000,000 이하여야 합니다"),
-        ("1000", "", "꼭 적어 주세요"),
+        ("1000", "", "목록에서 골라 주세요"),
     ],
 )
 def test_a_refused_payment_says_why_beside_the_field_and_keeps_the_values(
