@@ -12,11 +12,12 @@ from actions.context import Context
 from actions.patients import PatientView, show_patient
 from ledger.errors import NoRuleSet
 from ledger.models import EducationSession, Patient
-from ledger.services import earning, statements
+from ledger.services import desk, earning, statements
+from ledger.services.desk import DayAtClinic
 from ledger.services.events import late_entry_days, rules_for
 from ledger.services.statements import Line
 
-__all__ = ["LATEST", "DeskView", "show_desk"]
+__all__ = ["LATEST", "DeskView", "show_desk", "show_today"]
 
 LATEST = 8  # entries shown on the patient's page; the statement has them all
 FALLBACK_WINDOW = 30  # days back for class slips when no rule set covers today
@@ -49,3 +50,10 @@ def show_desk(session: Session, ctx: Context, patient: Patient) -> DeskView:
         until=ctx.today,
     )
     return DeskView(view, latest, classes)
+
+
+def show_today(session: Session, ctx: Context) -> DayAtClinic:
+    """Today at the caller's clinic: who registered, whose visits and payments are dated
+    today (audited: it names the clinic's patients)."""
+    ctx.audit(session, "clinic.today", f"clinics/{ctx.clinic_id}/today?day={ctx.today}")
+    return desk.day_at_clinic(session, ctx.clinic_id, ctx.today)

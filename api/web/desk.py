@@ -222,9 +222,39 @@ def _again(
 
 
 def _find_page(
-    visitor: Visitor, form: dict[str, str], errors: dict[str, str], status: int = 200
+    session: Session,
+    visitor: Visitor,
+    form: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
 ) -> HTMLResponse:
-    return page(visitor, "desk/find.html", status, values=form, errors=errors)
+    """The desk: the look-up form (as typed, after a refusal) and today at the clinic."""
+    today = desk.show_today(session, visitor.ctx)
+    return page(
+        visitor,
+        "desk/find.html",
+        status,
+        values=form,
+        errors=errors,
+        today=today,
+        day=visitor.ctx.today,
+        purposes=outcomes.PURPOSES,
+    )
+
+
+def _find_again(
+    request: Request, visitor: Visitor, form: dict[str, str]
+) -> Callable[[e.LedgerError, int], HTMLResponse]:
+    """A look-up that found nobody (or was refused): the desk again, the form as typed."""
+
+    def answer(error: e.LedgerError, status: int) -> HTMLResponse:
+        errors = field_errors(error)
+        return run_in_transaction(
+            request.app.state.sessions,
+            lambda session: _find_page(session, visitor, form, errors, status),
+        )
+
+    return answer
 
 
 def _registration_page(
@@ -284,7 +314,7 @@ def _payment_home(outcome: dict[str, Any]) -> str:
 @router.get("/desk")
 def desk_page(session: PageSessionDep, visitor: MemberDep, ctx: ClinicContext) -> HTMLResponse:
     """The clinic's desk: find a patient by name, birth date and phone, or register one."""
-    return _find_page(visitor, {}, {})
+    return _find_page(session, visitor, {}, {})
 
 
 @router.post("/desk/find")
@@ -297,9 +327,7 @@ def find_patient(
 ) -> HTMLResponse:
     """Look a patient up (counted and audited, found or not); a clinic finds its own patients
     and those who may spend there."""
-    forms.refuse_again_with(
-        request, lambda error, status: _find_page(visitor, form, field_errors(error), status)
-    )
+    forms.refuse_again_with(request, _find_again(request, visitor, form))
     found = patients.look_up_patient(session, ctx, **_lookup(form))
     home = found.patient.clinic_id == ctx.clinic_id
     return page(visitor, "desk/found.html", found=found, home=home)

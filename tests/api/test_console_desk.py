@@ -410,6 +410,24 @@ def test_another_clinic_of_the_district_takes_a_payment_on_its_payment_page(
     )
     assert answer.headers["location"].startswith(payment + "?done=")
     assert "지금 잔액 0 M" in text(other_desk.page(answer.headers["location"]))
+    today = text(other_desk.page("/console/desk"))
+    assert "마일리지 사용 1건 다른 의원 환자 · 3,000 M (검사비)" in today
+    assert "한이웃" not in today
+
+
+def test_todays_desk_lists_the_clinics_registrations_visits_and_payments(desk: Desk) -> None:
+    assert "등록 0명 아직 없습니다." in text(desk.page("/console/desk"))
+    patient_id, _ = desk.register(name="오늘이")
+    visit(desk, patient_id, visited_on="2024-06-14", systolic="128", diastolic="82")
+    visit(desk, patient_id, visited_on="2024-06-10", systolic="128", diastolic="82")
+    pay(desk, patient_id, "4,000", "vaccination")
+    page = desk.page("/console/desk")
+    words = text(page)
+    assert "오늘의 접수 (2024. 6. 14.)" in words
+    assert "등록 1명 오늘이" in words
+    assert "진료 기록 1건 오늘이" in words  # the visit dated 10 June is not today's
+    assert "마일리지 사용 1건 오늘이 · 4,000 M (예방접종)" in words
+    assert f'href="/console/patients/{patient_id}"' in page.text
 
 
 def test_a_clinic_of_another_district_is_told_the_patient_spends_elsewhere(
