@@ -161,13 +161,14 @@ def look_up_patient(
 
 def _count_look_up(session: Session, ctx: Context) -> None:
     """One more look-up by the caller: the rate is the principal's, whichever edge it came
-    through (an API key now; a staff account's credential likewise). The service acting on
+    through (an API key's, or a staff account's in the console). The service acting on
     its own (the importer, a command) has no credential and no rate."""
-    if ctx.principal.key_id is None:
+    credential = ctx.principal.key_id or ctx.principal.account_id
+    if credential is None:
         return
     rates.take(
         session,
-        principal=ctx.principal.key_id,
+        principal=credential,
         action=LOOKUP,
         limit=ctx.safeguards.lookups_per_minute,
         window=dt.timedelta(minutes=1),

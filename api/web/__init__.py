@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from actions.context import Context
 from api.deps import get_context, get_session
-from api.web import audit, centre, classes, clinics, errors, pages
+from api.web import audit, centre, classes, clinics, desk, errors, pages
 from api.web.deps import MemberDep, get_page_session
 
 __all__ = ["PREFIX", "create_console"]
@@ -46,6 +46,7 @@ def create_console(parent: FastAPI) -> FastAPI:
     console.include_router(classes.router)
     console.include_router(clinics.router)
     console.include_router(audit.router)
+    console.include_router(desk.router)
     static = Path(__file__).parent / "static"
     console.mount("/static", StaticFiles(directory=static), name="static")
     return console

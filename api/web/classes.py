@@ -9,7 +9,7 @@ recorded once per patient and class), and each refused patient is named with the
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -23,11 +23,13 @@ from api.errors import redirect
 from api.web.deps import CheckedFormDep, MemberDep, PageSessionDep, Visitor
 from api.web.pages import page
 from ledger import errors as e
-from ledger.models import EducationSession
 from ledger.services import earning as classes_kept
 from ledger.services import registry
 from ledger.text import unsafe_character
 from ledger.vocabulary import Condition, Role
+
+if TYPE_CHECKING:
+    from ledger.models import EducationSession
 
 __all__ = ["router"]
 
@@ -64,7 +66,7 @@ def _own_class(session_id: str, session: SessionDep, ctx: ContextDep) -> Educati
     return education
 
 
-OwnClass = Annotated[EducationSession, Depends(_own_class)]
+OwnClass = Annotated["EducationSession", Depends(_own_class)]
 Cursor = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_]{1,32}$")]
 
 

@@ -9,12 +9,21 @@ again with the reason beside the field it concerns.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.errors import PAGE_REDIRECTS, ApiError, CsrfRefused, page_status, redirect
+from api.errors import (
+    PAGE_REDIRECTS,
+    ApiError,
+    CsrfRefused,
+    RequestInFlight,
+    page_status,
+    redirect,
+)
+from api.web.forms import OUT_OF_DISTRICT
 from api.web.pages import login_page, page
 from api.web.render import render
 from ledger import errors as e
@@ -31,9 +40,11 @@ MESSAGES: dict[type[BaseException], str] = {
     e.RateLimited: "로그인 시도가 너무 많습니다. {retry_after}초 뒤에 다시 시도해 주세요.",
     e.Forbidden: "이 계정으로는 할 수 없는 일입니다.",
     e.NotFound: "찾는 페이지나 항목이 없습니다.",
+    e.OutOfDistrict: OUT_OF_DISTRICT,
     e.InvalidInput: "입력한 값을 확인해 주세요.",
     e.LoginTaken: "이미 쓰이는 아이디입니다. 다른 아이디를 정해 주세요.",
     e.Conflict: "이미 기록된 내용과 맞지 않아 처리하지 못했습니다.",
+    RequestInFlight: "같은 양식을 처리하는 중입니다. 잠시 뒤 환자 화면을 다시 열어 확인해 주세요.",
 }
 FIELD_MESSAGES = {
     "current": "현재 비밀번호가 맞지 않습니다.",
@@ -54,6 +65,11 @@ def answer(request: Request, error: BaseException, status: int) -> Response:
     for cls, url in PAGE_REDIRECTS.items():
         if isinstance(error, cls):
             return redirect(url)
+    again: Callable[[e.LedgerError, int], Response] | None = getattr(
+        request.state, "form_again", None
+    )
+    if again is not None and isinstance(error, e.LedgerError):
+        return again(error, status)  # the form again, each error beside its field
     message = korean(error)
     post = request.method == "POST"
     if post and request.url.path == "/console/login" and not isinstance(error, CsrfRefused):

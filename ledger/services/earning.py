@@ -35,7 +35,13 @@ from ledger.services.reading import balance
 from ledger.services.registry import ensure_active, get_patient, home_clinic_on
 from ledger.vocabulary import Condition, TransactionKind, values
 
-__all__ = ["Recorded", "create_education_session", "record_attendance", "record_visit"]
+__all__ = [
+    "Recorded",
+    "create_education_session",
+    "recent_sessions",
+    "record_attendance",
+    "record_visit",
+]
 
 # A follow-up is booked for the coming months; one further out is a typing slip (9999-12-31),
 # and its reminder and recalls would be computed from it for years.
@@ -158,6 +164,24 @@ def get_session(session: Session, session_id: str) -> EducationSession:
     if found is None:
         raise UnknownSession(f"no education session {session_id!r}")
     return found
+
+
+def recent_sessions(
+    session: Session, *, district: str, since: dt.date, until: dt.date, limit: int = 50
+) -> list[EducationSession]:
+    """A district's education classes held from ``since`` to ``until`` (its health centre's
+    and its clinics'), the latest first: the classes whose slips a clinic may record."""
+    found = session.scalars(
+        select(EducationSession)
+        .where(
+            EducationSession.district == district,
+            EducationSession.held_on >= since,
+            EducationSession.held_on <= until,
+        )
+        .order_by(EducationSession.held_on.desc(), EducationSession.id)
+        .limit(limit)
+    )
+    return list(found)
 
 
 def record_attendance(

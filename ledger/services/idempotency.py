@@ -62,6 +62,7 @@ from ledger.models import IdempotentRequest
 __all__ = [
     "LEASE",
     "Decision",
+    "answer_of",
     "claim",
     "claim_and_hold",
     "claims_in_request_transaction",
@@ -91,10 +92,18 @@ def claims_in_request_transaction(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def claim(session: Session, key_id: str, key: str, fingerprint: str) -> Decision:
+def claim(
+    session: Session, key_id: str, key: str, fingerprint: str, *, wait: bool = False
+) -> Decision:
     """Claim (key id, key) for the calling request in ``session``'s transaction, or say why
-    not: a replay, a reuse, or a twin in flight."""
-    if claims_in_request_transaction(session) and not _lock(session, key_id, key):
+    not: a replay, a reuse, or a twin in flight.
+
+    With ``wait`` (the console's one-time form tokens, whose claims are never committed
+    apart) a twin waits for the first request to end and then replays its answer: on
+    PostgreSQL it waits for the advisory lock; on SQLite ``BEGIN IMMEDIATE`` already made it
+    wait for the first request's commit before its first statement.
+    """
+    if claims_in_request_transaction(session) and not _lock(session, key_id, key, wait=wait):
         return Decision("in_flight")
     now = clock.now()
     row = session.get(IdempotentRequest, (key_id, key), with_for_update=True)
@@ -169,8 +178,9 @@ def _holder_runs(row: IdempotentRequest) -> bool:
     return running
 
 
-def _lock(session: Session, key_id: str, key: str) -> bool:
-    """Take the claim's advisory lock for the rest of the transaction, if no one holds it.
+def _lock(session: Session, key_id: str, key: str, *, wait: bool = False) -> bool:
+    """Take the claim's advisory lock for the rest of the transaction, if no one holds it
+    (with ``wait``, once its holder lets it go).
 
     Two keys whose 32-bit hashes meet answer 409 to each other while both run (the client
     repeats in a moment); they never share a claim row.
@@ -183,6 +193,12 @@ def _lock(session: Session, key_id: str, key: str) -> bool:
             text("SELECT set_config('client_connection_check_interval', :ms, true)"),
             {"ms": str(CONNECTION_CHECK_MS)},
         )
+    if wait:
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:class, :number)"),
+            {"class": LOCK_CLASS, "number": number},
+        )
+        return True
     taken = session.execute(
         text("SELECT pg_try_advisory_xact_lock(:class, :number)"),
         {"class": LOCK_CLASS, "number": number},
@@ -210,6 +226,12 @@ def peek(session: Session, key_id: str, key: str, fingerprint: str) -> Decision 
     not claimed, or its request is gone."""
     row = session.get(IdempotentRequest, (key_id, key))
     return None if row is None else decide(session, row, fingerprint)
+
+
+def answer_of(session: Session, key_id: str, key: str) -> str | None:
+    """The stored answer of (key id, key), if it has one."""
+    row = session.get(IdempotentRequest, (key_id, key))
+    return None if row is None or row.status_code is None else row.response
 
 
 def release(session: Session, key_id: str, key: str) -> None:

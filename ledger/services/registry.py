@@ -49,6 +49,8 @@ from ledger.vocabulary import (
 )
 
 __all__ = [
+    "CONSENT_TEXT",
+    "CONSENT_WORDING",
     "PatientSummary",
     "Registered",
     "change_home_clinic",
@@ -65,6 +67,14 @@ __all__ = [
 ]
 
 CONSENT_WORDING = "2024-v1"
+# The words read to the patient (and shown on the console's registration form) under that
+# version: a change of words is a new version, so each patient's recorded consent names
+# the words they agreed to.
+CONSENT_TEXT = (
+    "건강관리 마일리지 사업의 안내 문자(다음 진료일 알림, 진료를 거른 뒤의 안내, "
+    "마일리지 적립·사용 안내)를 휴대전화로 받는 데 동의합니다. 동의는 언제든 의원이나 "
+    "보건소에 말씀하시면 거둘 수 있습니다."
+)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The browser tests' fixtures: Debian's headless Chromium driven by Playwright (never a
-browser of Playwright's own), and the app served on a free port over the test database."""
+downloaded browser), and the app served on a free port over the test database."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from actions import staff
 from actions.context import system_context
 from api.app import create_app
 from ledger.db import make_session_factory, session_scope
+from ledger.services.staff import find_account
 from ledger.settings import Settings, get_settings
 from notifications.calendar import SendingCalendar
 from tests.pgcluster import free_port
@@ -71,12 +72,9 @@ def served(engine: Engine, database_url: str) -> Iterator[str]:
     thread.join(10)
 
 
-MEMBER_PASSWORD = "책상-앞의-비밀번호-2024"
-
-
-def make_member(engine: Engine, name: str, role: str = "city", **scope: str) -> tuple[str, str]:
-    """A new account whose one-time password is already changed: its login and password."""
-    login = f"m{uuid.uuid4().hex[:8]}"
+def new_account(engine: Engine, name: str, role: str, **scope: object) -> tuple[str, str]:
+    """A new staff account, made on the command line: its login and one-time password."""
+    login = f"b{uuid.uuid4().hex[:8]}"
     ctx = system_context("command line", SendingCalendar.from_settings(get_settings()))
     with session_scope(make_session_factory(engine)) as session:
         issued = staff.create_account(
@@ -87,11 +85,53 @@ def make_member(engine: Engine, name: str, role: str = "city", **scope: str) -> 
             role=role,
             **scope,  # type: ignore[arg-type]
         )
+    return login, issued.password
+
+
+def focused(page: Page, element_id: str) -> None:
+    """Wait until the page has put the focus on ``element_id`` (its autofocus)."""
+    page.wait_for_function(
+        f"document.activeElement && document.activeElement.id === {element_id!r}"
+    )
+
+
+def sign_in_by_keyboard(page: Page, served: str, login: str, password: str, new: str) -> None:
+    """Sign in with a one-time password and change it, by keyboard only (each form's first
+    field has the focus; Tab moves on; Enter sends)."""
+    page.goto(served + "/")
+    focused(page, "login")
+    page.keyboard.type(login)
+    page.keyboard.press("Tab")
+    page.keyboard.type(password)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith("/console/password")
+    focused(page, "current")
+    page.keyboard.type(password)
+    page.keyboard.press("Tab")
+    page.keyboard.type(new)
+    page.keyboard.press("Tab")
+    page.keyboard.type(new)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith("/console/")
+
+
+MEMBER_PASSWORD = "책상-앞의-비밀번호-2024"
+
+
+def make_member(engine: Engine, name: str, role: str = "city", **scope: str) -> tuple[str, str]:
+    """A new account whose one-time password is already changed: its login and password."""
+    login, one_time = new_account(engine, name, role, **scope)
+    ctx = system_context("command line", SendingCalendar.from_settings(get_settings()))
+    with session_scope(make_session_factory(engine)) as session:
+        account = find_account(session, login)
+        assert account is not None
         staff.change_password(
             session,
             ctx,
-            issued.account,
-            current=issued.password,
+            account,
+            current=one_time,
             new=MEMBER_PASSWORD,
             confirm=MEMBER_PASSWORD,
             keep_session=None,
