@@ -72,7 +72,15 @@ SHOTS: dict[str, list[Shot]] = {
         Shot("audit", go("/console/districts/11740/audit")),
         Shot("staff", go("/console/staff")),
     ],
-    "clinic": [Shot("home", home), Shot("staff", go("/console/staff"))],
+    "clinic": [
+        Shot("home", home),
+        Shot("desk", go("/console/desk")),
+        Shot("register", go("/console/patients/new")),
+        Shot("patient", go("/console/patients/{PATIENT_ID}")),
+        Shot("patient-tablet", go("/console/patients/{PATIENT_ID}"), TABLET),
+        Shot("payment", go("/console/patients/{PATIENT_ID}/payment")),
+        Shot("staff", go("/console/staff")),
+    ],
 }
 ROLES = {"demo-city": "city", "demo-clinic": "clinic"}
 
