@@ -523,6 +523,11 @@ def test_a_clinic_cannot_reach_staff_pages_and_staff_cannot_use_the_desk(
             answer = browser.get(url)
             assert answer.status_code == 403
             assert "이 계정으로는 할 수 없는 일입니다" in text(answer)
+        # the district's health centre reads a patient's page, without the desk's forms
+        patient_id, _ = desk.register(name="구보건")
+        read = browser.get(f"/console/patients/{patient_id}")
+        assert read.status_code == 200 and "구보건" in read.text
+        assert "/visits" not in read.text and "/payments" not in read.text
 
 
 # -- CSRF and the one-time token --------------------------------------------------------------
