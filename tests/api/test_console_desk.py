@@ -10,6 +10,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import httpx2 as httpx
@@ -96,6 +97,7 @@ def text(answer: httpx.Response) -> str:
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", answer.text)))
 
 
+@contextmanager
 def new_desk(app: FastAPI, sessions: sessionmaker[Session], district: str = A) -> Iterator[Desk]:
     with session_scope(sessions) as session:
         clinic_id = make_clinic(session, district=district).id
@@ -106,13 +108,15 @@ def new_desk(app: FastAPI, sessions: sessionmaker[Session], district: str = A) -
 
 @pytest.fixture
 def desk(app: FastAPI, sessions: sessionmaker[Session]) -> Iterator[Desk]:
-    yield from new_desk(app, sessions)
+    with new_desk(app, sessions) as opened:
+        yield opened
 
 
 @pytest.fixture
 def other_desk(app: FastAPI, sessions: sessionmaker[Session]) -> Iterator[Desk]:
     """A receptionist at another clinic of the same district."""
-    yield from new_desk(app, sessions)
+    with new_desk(app, sessions) as opened:
+        yield opened
 
 
 def count(sessions: sessionmaker[Session], model: type[Visit] | type[Redemption], pid: str) -> int:
@@ -225,6 +229,23 @@ def test_finding_a_patient_leads_to_their_page(desk: Desk) -> None:
     assert missing.status_code == 404
     assert "환자를 찾지 못했습니다" in text(missing)
     assert 'value="정찾기"' in missing.text
+
+
+def test_a_receptionists_look_ups_are_limited_per_account_with_a_clear_message(
+    engine: Engine, database_url: str, sessions: sessionmaker[Session]
+) -> None:
+    limited = create_app(
+        Settings(database_url=database_url, sign_ins_per_address=10_000, lookups_per_minute=2),
+        engine=engine,
+    )
+    fields = {"name": "없는이", "birth_date": "1950-01-01", "phone": random_mobile()}
+    with new_desk(limited, sessions) as desk:
+        answers = [
+            desk.send("/console/desk/find", fields, desk.page("/console/desk")) for _ in range(3)
+        ]
+    assert [a.status_code for a in answers] == [404, 404, 429]
+    assert "환자 찾기를 너무 자주 했습니다." in text(answers[2])
+    assert 'value="없는이"' in answers[2].text
 
 
 def test_the_patient_page_shows_balance_earnings_and_what_the_cap_leaves(desk: Desk) -> None:
@@ -434,8 +455,8 @@ def test_a_clinic_of_another_district_is_told_the_patient_spends_elsewhere(
     app: FastAPI, sessions: sessionmaker[Session], desk: Desk
 ) -> None:
     patient_id, _ = desk.register()
-    far = next(new_desk(app, sessions, district=B))
-    answer = far.browser.get(f"/console/patients/{patient_id}/payment")
+    with new_desk(app, sessions, district=B) as far:
+        answer = far.browser.get(f"/console/patients/{patient_id}/payment")
     assert answer.status_code == 422
     assert "이 환자의 마일리지는 이 의원에서 쓸 수 없습니다" in text(answer)
 
@@ -502,6 +523,11 @@ def test_a_clinic_cannot_reach_staff_pages_and_staff_cannot_use_the_desk(
             answer = browser.get(url)
             assert answer.status_code == 403
             assert "이 계정으로는 할 수 없는 일입니다" in text(answer)
+        # the district's health centre reads a patient's page, without the desk's forms
+        patient_id, _ = desk.register(name="구보건")
+        read = browser.get(f"/console/patients/{patient_id}")
+        assert read.status_code == 200 and "구보건" in read.text
+        assert "/visits" not in read.text and "/payments" not in read.text
 
 
 # -- CSRF and the one-time token --------------------------------------------------------------
