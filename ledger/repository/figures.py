@@ -31,6 +31,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
 )
 from sqlalchemy import cast as cast_
 from sqlalchemy.dialects import postgresql, sqlite
@@ -155,12 +156,12 @@ def moves_of(
     kind, day = reported_as or (header["kind"], header["effective_date"])
     month = month_of(day)
     moves = Moves()
-    for figure_count in counts:
-        key = (figure_count.district, figure_count.clinic, month_of(header["effective_date"]))
-        moves.report[(*key, figure_count.figure, 0)] += 1
-    period = header.get("period")
+    counted = month_of(header["effective_date"])
+    for event in counts:
+        moves.report[(event.district, event.clinic, counted, event.figure, 0)] += 1
+    period: str | None = header.get("period")
     settled = period is not None and header["kind"] not in SETTLEMENT_KINDS
-    correction = settled and (
+    correction = period is not None and (
         header.get("reverses_id") is not None
         or _quarter_index(header["effective_date"]) < _period_index(period)
     )
@@ -179,8 +180,8 @@ def moves_of(
         line = CLINIC_ACCOUNTS.get(account.type)
         if settled and line is not None:
             figure = f"corrections_{line}" if correction else line
-            key = (account.district, cast(str, period), owner_of(account.code), figure)
-            moves.settlement[key] -= amount
+            line_key = (account.district, cast(str, period), owner_of(account.code), figure)
+            moves.settlement[line_key] -= amount
     return moves
 
 
@@ -271,39 +272,27 @@ def _grouped(*columns: Any, value: ColumnElement[Any], keys: int) -> Select[Any]
     return select(*columns, value).group_by(*(literal_column(str(i + 1)) for i in range(keys)))
 
 
+def _count(figure: str, district: Any, clinic: Any, day: Any, source: Any) -> Select[Any]:
+    """Events counted per district, clinic and month."""
+    return _grouped(
+        district, clinic, _month(day), _const(figure), _const(0), value=func.count(), keys=3
+    ).select_from(source)
+
+
 def _report_recount() -> list[Select[Any]]:
     zero = _const(0)
     queries = [
-        _grouped(
-            Patient.district,
-            Patient.clinic_id,
-            _month(Patient.enrolled_on),
-            _const("registered"),
-            zero,
-            value=func.count(),
-            keys=3,
-        ).select_from(Patient),
-        _grouped(
-            Clinic.district,
-            Visit.clinic_id,
-            _month(Visit.visited_on),
-            _const("visits"),
-            zero,
-            value=func.count(),
-            keys=3,
-        )
-        .select_from(Visit)
-        .join(Clinic, Clinic.id == Visit.clinic_id),
-        _grouped(
+        _count("registered", Patient.district, Patient.clinic_id, Patient.enrolled_on, Patient),
+        _count("visits", Clinic.district, Visit.clinic_id, Visit.visited_on, Visit).join(
+            Clinic, Clinic.id == Visit.clinic_id
+        ),
+        _count(
+            "education",
             EducationSession.district,
             Patient.clinic_id,
-            _month(EducationSession.held_on),
-            _const("education"),
-            zero,
-            value=func.count(),
-            keys=3,
+            EducationSession.held_on,
+            Attendance,
         )
-        .select_from(Attendance)
         .join(EducationSession, EducationSession.id == Attendance.session_id)
         .join(Patient, Patient.id == Attendance.patient_id),
     ]
@@ -405,6 +394,10 @@ def rebuild(session: Session) -> tuple[int, int]:
     """Replace every read-model row with its recount, set-based; the caller's transaction.
     Returns how many rows each table holds afterwards."""
     session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        # Bookings wait while the rows are recounted: one that commits its entries first is
+        # in the recount, one that commits after moves the recounted rows.
+        session.execute(text("LOCK TABLE report_figures, settlement_figures IN EXCLUSIVE MODE"))
     session.execute(delete(REPORT))
     session.execute(delete(SETTLEMENT))
     columns = [*REPORT_KEY, "value"]

@@ -21,10 +21,25 @@ from typing import Any
 from sqlalchemy import case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
-from ledger.models import Clinic, District, ReportFigure
+from ledger import clock
+from ledger.errors import AlreadyFiled, InvalidInput, NotFound
+from ledger.models import Clinic, District, FiledAnnualRow, FiledAnnualTable, ReportFigure
 from ledger.repository.figures import month_of
+from ledger.repository.missing import insert_missing
 
-__all__ = ["Figures", "Row", "annual_report", "clinic_report", "district_report", "usage_rate"]
+__all__ = [
+    "AnnualLine",
+    "Figures",
+    "FiledLine",
+    "FiledTable",
+    "Row",
+    "annual_report",
+    "clinic_report",
+    "district_report",
+    "file_annual_table",
+    "filed_annual_table",
+    "usage_rate",
+]
 
 
 @dataclass
@@ -177,3 +192,112 @@ def annual_report(session: Session, *, through: int) -> list[tuple[int, int, Row
         active = [r for r in rows if r.clinics_chronic + r.clinics_ophthalmology]
         table.append((year, len(active), total_row(rows)))
     return table
+
+
+# The annual table as filed ------------------------------------------------------------------
+
+FIGURE_NAMES = tuple(f.name for f in fields(Figures))
+
+
+@dataclass(frozen=True)
+class AnnualLine:
+    """One year of the annual table: the districts taking part and the city's total row."""
+
+    year: int
+    districts: int
+    row: Row
+
+
+@dataclass(frozen=True)
+class FiledLine:
+    """A year's line as filed, the same line as the ledger gives it now, and the difference:
+    what late entries (and reversals) booked since the filing changed."""
+
+    filed: AnnualLine
+    current: AnnualLine
+
+    @property
+    def corrections(self) -> dict[str, int]:
+        """Current minus filed, per figure (cumulative), and the districts and clinics."""
+        now, then = self.current, self.filed
+        out = {
+            "districts": now.districts - then.districts,
+            "clinics_chronic": now.row.clinics_chronic - then.row.clinics_chronic,
+            "clinics_ophthalmology": (
+                now.row.clinics_ophthalmology - then.row.clinics_ophthalmology
+            ),
+        }
+        for name in FIGURE_NAMES:
+            out[name] = getattr(now.row.cumulative, name) - getattr(then.row.cumulative, name)
+            out[f"year_{name}"] = getattr(now.row.year, name) - getattr(then.row.year, name)
+        return out
+
+
+@dataclass(frozen=True)
+class FiledTable:
+    through: int
+    filed_at: dt.datetime
+    filed_by: str
+    lines: list[FiledLine]
+
+
+def annual_lines(session: Session, *, through: int) -> list[AnnualLine]:
+    return [AnnualLine(*entry) for entry in annual_report(session, through=through)]
+
+
+def file_annual_table(
+    session: Session, *, through: int, filed_by: str, today: dt.date
+) -> FiledTable:
+    """Keep the annual table through ``through`` as it stands now, for good.
+
+    A year's table is filed once the year has ended, and once: filing it again is refused
+    (:class:`AlreadyFiled`); two filings at once file one table.
+    """
+    if through >= today.year:
+        raise InvalidInput(
+            f"the table through {through} is filed once {through} has ended", field="year"
+        )
+    lines = annual_lines(session, through=through)
+    if not lines:
+        raise InvalidInput("there is nothing to file: the ledger has no figures", field="year")
+    if not insert_missing(
+        session, FiledAnnualTable, through=through, filed_at=clock.now(), filed_by=filed_by
+    ):
+        raise AlreadyFiled(f"the annual table through {through} was filed already")
+    for line in lines:
+        session.add(
+            FiledAnnualRow(
+                through=through,
+                year=line.year,
+                districts=line.districts,
+                clinics_chronic=line.row.clinics_chronic,
+                clinics_ophthalmology=line.row.clinics_ophthalmology,
+                **{name: getattr(line.row.cumulative, name) for name in FIGURE_NAMES},
+                **{f"year_{name}": getattr(line.row.year, name) for name in FIGURE_NAMES},
+            )
+        )
+    session.flush()
+    return filed_annual_table(session, through=through)
+
+
+def filed_annual_table(session: Session, *, through: int) -> FiledTable:
+    """The table through ``through`` as filed, each line beside the ledger's figures now."""
+    filed = session.get(FiledAnnualTable, through)
+    if filed is None:
+        raise NotFound(f"the annual table through {through} has not been filed")
+    rows = session.execute(
+        select(FiledAnnualRow)
+        .where(FiledAnnualRow.through == through)
+        .order_by(FiledAnnualRow.year)
+    ).scalars()
+    current = {line.year: line for line in annual_lines(session, through=through)}
+    lines = []
+    for stored in rows:
+        row = Row("total", "합계", stored.clinics_chronic, stored.clinics_ophthalmology)
+        for name in FIGURE_NAMES:
+            setattr(row.cumulative, name, getattr(stored, name))
+            setattr(row.year, name, getattr(stored, f"year_{name}"))
+        was = AnnualLine(stored.year, stored.districts, row)
+        now = current.get(stored.year, AnnualLine(stored.year, 0, Row("total", "합계")))
+        lines.append(FiledLine(was, now))
+    return FiledTable(filed.through, filed.filed_at, filed.filed_by, lines)
