@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import case, func, literal_column, or_, select
+from sqlalchemy import Integer, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from ledger import clock
@@ -182,15 +182,46 @@ def total_row(rows: list[Row], *, key: str = "total", name: str = "합계") -> R
 
 
 def annual_report(session: Session, *, through: int) -> list[tuple[int, int, Row]]:
-    """The city's annual table: each year's districts, clinics and cumulative figures."""
+    """The city's annual table: each year's districts, clinics and cumulative figures.
+
+    Each year's line is the total row of that year's district report (the participating
+    districts), read in one grouped query over the kept figures for all the years at once.
+    """
     first = session.execute(select(func.min(ReportFigure.month))).scalar()
     if first is None:
         return []
+    districts = {d.code for d in session.execute(select(District)).scalars() if d.participating}
+    clinics = [c for c in session.execute(select(Clinic)).scalars() if c.district in districts]
+    year_of = ReportFigure.month // literal_column("100", Integer)
+    district_wide = ReportFigure.clinic == literal_column("''")
+    sums = session.execute(
+        select(ReportFigure.district, district_wide, ReportFigure.figure, year_of)
+        .add_columns(func.sum(ReportFigure.value))
+        .where(ReportFigure.month <= month_of(dt.date(through, 12, 31)))
+        .group_by(ReportFigure.district, district_wide, ReportFigure.figure, year_of)
+    )
+    by_year: dict[int, Figures] = {}
+    for district, own, name, year, value in sums:
+        if district in districts and name in (DISTRICT_FIGURES if own else CLINIC_FIGURES):
+            figures = by_year.setdefault(int(year), Figures())
+            setattr(figures, name, getattr(figures, name) + int(value))
     table = []
+    cumulative = Figures()
     for year in range(first // 100, through + 1):
-        rows = district_report(session, year)
-        active = [r for r in rows if r.clinics_chronic + r.clinics_ophthalmology]
-        table.append((year, len(active), total_row(rows)))
+        start, end = _bounds(year)
+        total = Row("total", "합계")
+        active = set()
+        for clinic in clinics:
+            if _participating(clinic, start, end):
+                active.add(clinic.district)
+                if clinic.kind == "chronic":
+                    total.clinics_chronic += 1
+                else:
+                    total.clinics_ophthalmology += 1
+        total.year = by_year.get(year, Figures())
+        cumulative.add(total.year)
+        total.cumulative = Figures(**vars(cumulative))
+        table.append((year, len(active), total))
     return table
 
 

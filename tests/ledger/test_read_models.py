@@ -221,6 +221,11 @@ def test_the_read_models_equal_what_the_entries_give(sessions: sessionmaker[Sess
         played.update(history.done)
         with session_scope(sessions) as session:
             assert read_model_mismatches(session) == []
+            # The annual table, read in one query, says what each year's district report does.
+            for year, active, total in reports.annual_report(session, through=2025):
+                rows = reports.district_report(session, year)
+                assert total == reports.total_row(rows)
+                assert active == sum(1 for r in rows if r.clinics_chronic + r.clinics_ophthalmology)
             # A draft's lines are the read model's: the same figures the recount gives.
             for quarter in (1, 2, 3, 4):
                 draft = open_settlement(session, district=DISTRICT, year=2024, quarter=quarter)
