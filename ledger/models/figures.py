@@ -28,12 +28,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ledger.models.base import Base, TZDateTime
 
 
+# A clinic account's code is ``<type>:<owner>`` (``ledger.services.clinics``); the owner, a
+# clinic's id, is what the rows are kept under, as long as an account code may be.
 class ReportFigure(Base):
     __tablename__ = "report_figures"
     __table_args__ = (Index("ix_report_figures_clinic_month", "clinic", "month"),)
 
     district: Mapped[str] = mapped_column(String(5), primary_key=True)
-    clinic: Mapped[str] = mapped_column(String(32), primary_key=True)
+    clinic: Mapped[str] = mapped_column(String(120), primary_key=True)
     month: Mapped[int] = mapped_column(Integer, primary_key=True)
     figure: Mapped[str] = mapped_column(String(16), primary_key=True)
     shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
@@ -45,7 +47,7 @@ class SettlementFigure(Base):
 
     district: Mapped[str] = mapped_column(String(5), primary_key=True)
     period: Mapped[str] = mapped_column(String(7), primary_key=True)
-    clinic: Mapped[str] = mapped_column(String(32), primary_key=True)
+    clinic: Mapped[str] = mapped_column(String(120), primary_key=True)
     figure: Mapped[str] = mapped_column(String(24), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
 

@@ -101,7 +101,7 @@ def upgrade() -> None:
     op.create_table(
         "report_figures",
         sa.Column("district", sa.String(5), primary_key=True),
-        sa.Column("clinic", sa.String(32), primary_key=True),
+        sa.Column("clinic", sa.String(120), primary_key=True),
         sa.Column("month", sa.Integer(), primary_key=True, autoincrement=False),
         sa.Column("figure", sa.String(16), primary_key=True),
         sa.Column("shard", sa.SmallInteger(), primary_key=True, autoincrement=False),
@@ -112,7 +112,7 @@ def upgrade() -> None:
         "settlement_figures",
         sa.Column("district", sa.String(5), primary_key=True),
         sa.Column("period", sa.String(7), primary_key=True),
-        sa.Column("clinic", sa.String(32), primary_key=True),
+        sa.Column("clinic", sa.String(120), primary_key=True),
         sa.Column("figure", sa.String(24), primary_key=True),
         sa.Column("value", sa.BigInteger(), nullable=False),
     )
