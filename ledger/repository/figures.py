@@ -56,13 +56,17 @@ from ledger.vocabulary import TransactionKind
 __all__ = [
     "AWARD_KINDS",
     "FIGURE_SHARDS",
+    "REPORT",
+    "SETTLEMENT",
     "SETTLEMENT_KINDS",
     "Count",
     "Moves",
     "apply",
+    "kept",
     "month_of",
     "move_patient",
     "moves_of",
+    "owner_of",
     "rebuild",
     "recounted",
 ]
