@@ -11,7 +11,7 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
-from actions import access, erasure
+from actions import access, erasure, reports
 from actions.context import Context, system_context
 from actions.demo import DEMO_DAYS, DemoAccount, DemoResult, demo_accounts, fill_demo
 from api.cli_backup import backup_command, restore_command
@@ -29,6 +29,7 @@ from ledger.migrate import upgrade
 from ledger.rules import RuleBook, rule_book_for
 from ledger.services.access import get_key, list_keys
 from ledger.services.registry import get_patient
+from ledger.services.reports import FiledTable
 from ledger.services.verify import verify
 from ledger.settings import Settings, get_settings
 from ledger.simulation import (
@@ -360,7 +361,8 @@ def ledger() -> None:
 
 @ledger.command("verify")
 def ledger_verify() -> None:
-    """Recompute every balance and limit counter from the entries; exit 1 on any mismatch."""
+    """Recompute every balance, limit counter and read-model figure (the reports' and the
+    settlements') from the entries and events; exit 1 on any mismatch, each named."""
     with database() as engine:
         writers = make_session_factory(engine)
         with read_scope(make_reader_factory(engine), writers) as session:
@@ -370,7 +372,74 @@ def ledger_verify() -> None:
     if mismatches:
         click.echo(f"{len(mismatches)} mismatch(es): the ledger's kept totals are wrong")
         sys.exit(1)
-    click.echo("ledger verified: every balance and counter matches its entries")
+    click.echo("ledger verified: every balance, counter and report figure matches its entries")
+
+
+@ledger.command("rebuild-read-models")
+def ledger_rebuild_read_models() -> None:
+    """Recount the reports' and settlements' figures from the entries, in one transaction."""
+    with database() as engine, session_scope(make_session_factory(engine)) as session:
+        report_rows, settlement_rows = reports.rebuild_read_models(session, command_line())
+    click.echo(
+        f"read models rebuilt: {report_rows} report row(s), {settlement_rows} settlement row(s)"
+    )
+
+
+@main.group("reports")
+def reports_group() -> None:
+    """The city's annual table, filed."""
+
+
+@reports_group.command("file-annual")
+@click.argument("year", type=click.IntRange(2013, 2100))
+def reports_file_annual(year: int) -> None:
+    """File the annual table through YEAR (once YEAR has ended), kept as filed for good."""
+    with database() as engine, session_scope(make_session_factory(engine)) as session:
+        try:
+            table = reports.file_annual_table(session, command_line(), through=year)
+        except LedgerError as error:
+            raise click.ClickException(str(error)) from error
+        lines = filed_lines(table)
+    for line in lines:
+        click.echo(line)
+
+
+@reports_group.command("filed-annual")
+@click.argument("year", type=click.IntRange(2013, 2100))
+def reports_filed_annual(year: int) -> None:
+    """The annual table through YEAR as filed, with the corrections booked since."""
+    with database() as engine:
+        writers = make_session_factory(engine)
+        with read_scope(make_reader_factory(engine), writers) as session:
+            try:
+                table = reports.show_filed_annual_table(session, command_line(), through=year)
+            except LedgerError as error:
+                raise click.ClickException(str(error)) from error
+    for line in filed_lines(table):
+        click.echo(line)
+
+
+def filed_lines(table: FiledTable) -> list[str]:
+    """The filed table as text: each year's filed cumulative figures, then any correction."""
+    out = [
+        f"annual table through {table.through}, filed {table.filed_at:%Y-%m-%d %H:%M} "
+        f"by {table.filed_by}"
+    ]
+    for line in table.lines:
+        row = line.filed.row
+        out.append(
+            f"{line.filed.year}: {line.filed.districts} districts, "
+            f"{row.clinics_chronic + row.clinics_ophthalmology} clinics, "
+            f"{row.cumulative.registered:,} registered, {row.cumulative.accrued:,} M accrued, "
+            f"{row.cumulative.used:,} M used"
+        )
+        changed = {k: v for k, v in line.corrections.items() if v}
+        if changed:
+            out.append(
+                "  corrections since filed: "
+                + ", ".join(f"{name} {value:+,}" for name, value in changed.items())
+            )
+    return out
 
 
 @main.group()

@@ -130,6 +130,7 @@ MAPPING: dict[type[Exception], tuple[int, str, str]] = {
     e.EarlierQuarterOpen: (409, "earlier_quarter_open", "An earlier quarter is open"),
     e.QuarterClosed: (409, "quarter_closed", "The quarter is closed"),
     e.AlreadyPaid: (409, "already_paid", "Already paid"),
+    e.AlreadyFiled: (409, "already_filed", "Already filed"),
     e.ImportConflict: (409, "import_conflict", "Imported before with other content"),
 }
 # Answers that tell the client when to come back (an error's own ``retry_after`` first).

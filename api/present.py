@@ -12,7 +12,7 @@ from actions.spending import Undone
 from api import schemas
 from ledger.programme import Award
 from ledger.services.earning import Recorded
-from ledger.services.reports import Row
+from ledger.services.reports import FiledTable, Row
 from ledger.services.settlement import SettlementView
 from ledger.services.spending import Spent
 from ledger.services.statements import ClinicStatement, Line, PatientStatement
@@ -32,6 +32,7 @@ __all__ = [
     "district_row",
     "education_session",
     "erasure",
+    "filed_annual",
     "key",
     "lines",
     "message",
@@ -331,6 +332,21 @@ def clinic_report_row(r: Row) -> schemas.ClinicReportRow:
         cumulative_education=r.cumulative.education,
         cumulative_used=r.cumulative.used,
         cumulative_clinic_earned=r.cumulative.clinic_earned,
+    )
+
+
+def filed_annual(table: FiledTable) -> schemas.FiledAnnualReport:
+    return schemas.FiledAnnualReport(
+        through=table.through,
+        filed_at=table.filed_at,
+        filed_by=table.filed_by,
+        items=[
+            schemas.FiledAnnualReportRow(
+                **annual_row(line.filed.year, line.filed.districts, line.filed.row).model_dump(),
+                corrections=schemas.AnnualCorrections(**line.corrections),
+            )
+            for line in table.lines
+        ],
     )
 
 

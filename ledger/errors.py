@@ -48,6 +48,7 @@ from __future__ import annotations
 
 __all__ = [
     "AlreadyAttended",
+    "AlreadyFiled",
     "AlreadyPaid",
     "AlreadyReversed",
     "BackupFailed",
@@ -323,3 +324,7 @@ class QuarterClosed(Conflict):
 
 class AlreadyPaid(Conflict):
     """Raised when a payment is recorded for a settlement line that was already paid."""
+
+
+class AlreadyFiled(Conflict):
+    """Raised when the city files an annual table that was filed already."""

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
+from actions import reports as filing
 from api import present
 from api.authorise import CityContext, StaffContext, district_in_scope
 from api.deps import SessionDep
 from api.exports import FILES, download
-from api.schemas import AnnualReport, ClinicReport, DistrictReport, problems
+from api.schemas import AnnualReport, ClinicReport, DistrictReport, FiledAnnualReport, problems
 from ledger.services import reports
 from ledger.services.report_files import annual_sheet, district_sheet
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
 Year = Annotated[int, Query(ge=2013, le=2100, description="programme year")]
+FiledYear = Annotated[int, Path(ge=2013, le=2100, description="the table's last year")]
 Format = Annotated[Literal["json", "csv", "xlsx"], Query(description="json, csv or xlsx")]
 
 
@@ -57,3 +59,22 @@ def annual_report(
     if format != "json":
         return download(annual_sheet(through, table), format)
     return AnnualReport(items=[present.annual_row(*entry) for entry in table])
+
+
+@router.post(
+    "/annual/{year}/file",
+    status_code=201,
+    response_model=FiledAnnualReport,
+    responses=problems(403, 409, 422),
+)
+def file_annual_report(year: FiledYear, session: SessionDep, ctx: CityContext) -> FiledAnnualReport:
+    """File the annual table through the year, once it has ended, for good (the city)."""
+    return present.filed_annual(filing.file_annual_table(session, ctx, through=year))
+
+
+@router.get("/annual/{year}/filed", response_model=FiledAnnualReport, responses=problems(403, 404))
+def filed_annual_report(
+    year: FiledYear, session: SessionDep, ctx: CityContext
+) -> FiledAnnualReport:
+    """The annual table as filed, each year with the corrections booked since (the city)."""
+    return present.filed_annual(filing.show_filed_annual_table(session, ctx, through=year))

@@ -53,12 +53,15 @@ from api.schemas.registry import (
     PatientUpdate,
 )
 from api.schemas.reports import (
+    AnnualCorrections,
     AnnualReport,
     AnnualReportRow,
     ClinicReport,
     ClinicReportRow,
     DistrictReport,
     DistrictReportRow,
+    FiledAnnualReport,
+    FiledAnnualReportRow,
     ReportFigures,
 )
 from api.schemas.settlement import (
@@ -79,6 +82,7 @@ from api.schemas.statements import (
 )
 
 __all__ = [
+    "AnnualCorrections",
     "AnnualReport",
     "AnnualReportRow",
     "AttendanceCreate",
@@ -103,6 +107,8 @@ __all__ = [
     "EducationSessionCreate",
     "Erasure",
     "ErasureCreate",
+    "FiledAnnualReport",
+    "FiledAnnualReportRow",
     "Key",
     "KeyCreate",
     "KeyIssued",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel
 
 
@@ -83,3 +85,36 @@ class AnnualReportRow(BaseModel):
 class AnnualReport(BaseModel):
     items: list[AnnualReportRow]
     next_cursor: str | None = None
+
+
+class AnnualCorrections(BaseModel):
+    """What the ledger gives now minus what was filed: late entries and reversals since."""
+
+    districts: int
+    clinics_chronic: int
+    clinics_ophthalmology: int
+    registered: int
+    visits: int
+    education: int
+    accrued: int
+    used: int
+    clinic_earned: int
+    year_registered: int
+    year_visits: int
+    year_education: int
+    year_accrued: int
+    year_used: int
+    year_clinic_earned: int
+
+
+class FiledAnnualReportRow(AnnualReportRow):
+    """A year's row as filed, with the corrections booked since beside it."""
+
+    corrections: AnnualCorrections
+
+
+class FiledAnnualReport(BaseModel):
+    through: int
+    filed_at: datetime
+    filed_by: str
+    items: list[FiledAnnualReportRow]

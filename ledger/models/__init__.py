@@ -5,7 +5,8 @@ ledger and its running totals; ``registry`` districts, clinics, patients and the
 ``access`` keys, idempotent requests, the audit trail and rate counters; ``imports`` the
 history import;
 ``settlement`` spending and settlement; ``messages`` the outbox and the scheduler's rows;
-``privacy`` patients' erasures and the service's own secrets; ``staff`` the console's
+``privacy`` patients' erasures and the service's own secrets; ``figures`` the reports'
+read models and the filed annual tables; ``staff`` the console's
 accounts and sessions.
 Importing this package registers every table on ``Base.metadata`` (Alembic and the test
 that the models match the migrations rely on it).
@@ -13,6 +14,7 @@ that the models match the migrations rely on it).
 
 from ledger.models.access import ROLES, ApiKey, AuditEvent, IdempotentRequest, RateCounter
 from ledger.models.base import NAMING_CONVENTION, Base, Id, Json, TZDateTime
+from ledger.models.figures import FiledAnnualRow, FiledAnnualTable, ReportFigure, SettlementFigure
 from ledger.models.imports import IMPORT_KINDS, ImportRow
 from ledger.models.ledger import (
     ACCOUNT_TYPES,
@@ -71,6 +73,8 @@ __all__ = [
     "EducationSession",
     "Entry",
     "Erasure",
+    "FiledAnnualRow",
+    "FiledAnnualTable",
     "HomeClinic",
     "Id",
     "IdempotentRequest",
@@ -84,9 +88,11 @@ __all__ = [
     "Patient",
     "RateCounter",
     "Redemption",
+    "ReportFigure",
     "SchedulerLease",
     "ServiceSecret",
     "Settlement",
+    "SettlementFigure",
     "SettlementLine",
     "StaffAccount",
     "TZDateTime",

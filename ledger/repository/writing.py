@@ -6,6 +6,7 @@ header last (its insert trigger checks the sum), then the running totals.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from ledger.clock import now
 from ledger.domain import SHARDS, AccountType, Counter, LimitPosting, Plan, normal_sign
 from ledger.errors import UnknownAccount
 from ledger.models import Account, Balance, Entry, LimitPostingRow, Transaction
+from ledger.repository import figures
+from ledger.repository.figures import Count
 from ledger.repository.missing import ignoring_existing
 from ledger.repository.reading import AccountInfo, account_info
 from ledger.repository.statements import (
@@ -154,8 +157,12 @@ class Writing:
         plan: Plan,
         accounts: Mapping[int, AccountInfo],
         header: Mapping[str, Any],
+        reported_as: tuple[str, dt.date] | None = None,
+        counts: Iterable[Count] = (),
     ) -> None:
-        """Insert the legs and counter moves, then the header, then move the running totals.
+        """Insert the legs and counter moves, then the header, then move the running totals
+        and the read models (``figures``: the events in ``counts`` and what the legs move,
+        counted as ``reported_as``'s kind and date when given).
 
         The header goes last: its insert trigger refuses it unless the legs sum to zero, and
         the legs' insert trigger refuses any leg once the header exists.
@@ -208,6 +215,17 @@ class Writing:
                     for (a, k), (amt, cnt) in sorted(moves.items())
                 ],
             )
+        figures.apply(
+            self.session,
+            figures.moves_of(
+                transaction_id=transaction_id,
+                entries=entries,
+                accounts=accounts,
+                header=header,
+                reported_as=reported_as,
+                counts=counts,
+            ),
+        )
 
     def entries_of(self, transaction_id: int) -> dict[int, int]:
         return {

@@ -22,9 +22,10 @@ from ledger.errors import (
 )
 from ledger.records import Record, ReversalRecord
 from ledger.repository import LedgerRepository
+from ledger.repository.figures import Count
 from ledger.vocabulary import CORRECTABLE_KINDS, TransactionKind
 
-__all__ = ["Booked", "book", "open_account", "reverse"]
+__all__ = ["Booked", "Count", "book", "open_account", "reverse"]
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,13 @@ def book(
     district: str | None = None,
     period: str | None = None,
     record: Record | None = None,
+    counts: Sequence[Count] = (),
 ) -> Booked:
     """Book ``transfers`` as one transaction, each credited what its limits leave.
+
+    The reports' read models move with it: by what the legs move, and by one for each event
+    in ``counts`` (a registration, a visit, an attendance), in the month of
+    ``effective_date``.
 
     A repeated request is not this function's concern: the request layer makes a repeat
     safe (``Idempotency-Key``, see ``api/idempotency.py``) before any booking runs.
@@ -92,6 +98,7 @@ def book(
                 "meta": meta,
             },
         },
+        counts=counts,
     )
     return Booked(transaction_id, tuple(planned.outcomes))
 
@@ -160,6 +167,7 @@ def reverse(
                 "meta": meta,
             },
         },
+        reported_as=(original.kind, original.effective_date),
     )
     return Booked(new_id, ())
 

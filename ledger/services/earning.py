@@ -27,7 +27,7 @@ from ledger.programme import (
 )
 from ledger.records import AttendanceRecord, VisitRecord
 from ledger.rules import RuleBook
-from ledger.services.booking import book
+from ledger.services.booking import Count, book
 from ledger.services.clinics import district_account, ensure_participating, get_clinic, get_district
 from ledger.services.events import check_event_date, rules_for
 from ledger.services.periods import period_for
@@ -102,6 +102,7 @@ def record_visit(
         record=VisitRecord(
             event_id=visit_id, patient=patient.id, clinic=home.id, rule_set=ruleset.label
         ),
+        counts=[Count(clinic.district, clinic.id, "visits")],
     )
     session.add(
         Visit(
@@ -229,6 +230,9 @@ def record_attendance(
             clinic=home.id,
             rule_set=ruleset.label,
         ),
+        # Counted where the district's report and the clinic's look: the session's district,
+        # the patient's home clinic (moved with them, see ``registry.change_home_clinic``).
+        counts=[Count(education.district, patient.clinic_id, "education")],
     )
     session.add(
         Attendance(

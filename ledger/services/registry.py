@@ -30,9 +30,9 @@ from ledger.ids import is_well_formed, new_id
 from ledger.models import Clinic, HomeClinic, Patient
 from ledger.programme import Award, AwardAccounts, awards_from, enrolment_transfers
 from ledger.records import EnrolmentRecord, LeavingRecord, Tag
-from ledger.repository import LedgerRepository
+from ledger.repository import LedgerRepository, figures
 from ledger.rules import RuleBook
-from ledger.services.booking import book, open_account
+from ledger.services.booking import Count, book, open_account
 from ledger.services.clinics import district_account, ensure_participating, get_clinic
 from ledger.services.events import check_event_date, rules_for
 from ledger.services.identity import erased_before
@@ -234,6 +234,7 @@ def register_patient(
         district=clinic.district,
         period=period_for(session, clinic.district, enrolled_on),
         record=EnrolmentRecord(patient=patient_id, clinic=clinic.id, rule_set=ruleset.label),
+        counts=[Count(clinic.district, clinic.id, "registered")],
     )
     patient.enrolment_transaction_id = booked.transaction_id
     session.flush()
@@ -286,6 +287,16 @@ def change_home_clinic(
     ensure_participating(clinic, on)
     if on < patient.enrolled_on:
         raise InvalidInput("the move cannot predate the enrolment", field="on")
+    if patient.clinic_id != clinic.id:
+        # The reports count a patient, and their attendances, at their home clinic.
+        figures.move_patient(
+            session,
+            patient_id=patient.id,
+            district=patient.district,
+            enrolled_on=patient.enrolled_on,
+            source=patient.clinic_id,
+            target=clinic.id,
+        )
     patient.clinic_id = clinic.id
     patient.district = clinic.district
     session.add(HomeClinic(patient_id=patient.id, clinic_id=clinic.id, from_date=on))

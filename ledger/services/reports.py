@@ -6,40 +6,40 @@ are reported apart as ``clinic_earned``. A reversed transaction and its reversal
 out, so a reversal nets out what it reverses. ``usage_rate`` is used / accrued, rounded to 4
 places, 0 when nothing accrued. Counts of visits and attendances include those that earned
 nothing. Mileage is attributed to the district the patient enrolled in.
+
+Every figure is read from the read models kept with the bookings (``report_figures``, see
+``ledger.models.figures``): a report sums months, never history.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import case, exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Integer, case, func, literal_column, or_, select
+from sqlalchemy.orm import Session
 
-from ledger.models import (
-    Account,
-    Attendance,
-    Clinic,
-    District,
-    EducationSession,
-    Entry,
-    Patient,
-    Transaction,
-    Visit,
-)
-from ledger.vocabulary import TransactionKind
+from ledger import clock
+from ledger.errors import AlreadyFiled, InvalidInput, NotFound
+from ledger.models import Clinic, District, FiledAnnualRow, FiledAnnualTable, ReportFigure
+from ledger.repository.figures import month_of
+from ledger.repository.missing import insert_missing
 
-__all__ = ["Figures", "Row", "annual_report", "clinic_report", "district_report", "usage_rate"]
-
-AWARD_KINDS = (
-    TransactionKind.ENROLMENT,
-    TransactionKind.VISIT,
-    TransactionKind.EDUCATION,
-    TransactionKind.MIGRATION,
-)
+__all__ = [
+    "AnnualLine",
+    "Figures",
+    "FiledLine",
+    "FiledTable",
+    "Row",
+    "annual_report",
+    "clinic_report",
+    "district_report",
+    "file_annual_table",
+    "filed_annual_table",
+    "usage_rate",
+]
 
 
 @dataclass
@@ -80,81 +80,24 @@ def _bounds(year: int) -> tuple[dt.date, dt.date]:
     return dt.date(year, 1, 1), dt.date(year, 12, 31)
 
 
-def _split(date_column: Any, start: dt.date, value: Any = 1) -> tuple[Any, Any]:
-    """(this year's sum, the cumulative sum) of ``value`` over rows up to the year's end."""
-    return (
-        func.coalesce(func.sum(case((date_column >= start, value), else_=0)), 0),
-        func.coalesce(func.sum(value), 0),
-    )
-
-
-def _counts(
-    session: Session, year: int, key: Any, *, district: str | None
-) -> dict[str, dict[str, tuple[int, int]]]:
-    """Registrations, visits and attendances per ``key`` (district or clinic)."""
-    start, end = _bounds(year)
-    out: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
-    by = {
-        "district": (Patient.district, Clinic.district, EducationSession.district),
-        "clinic": (Patient.clinic_id, Visit.clinic_id, Patient.clinic_id),
-    }[key]
-    queries = {
-        "registered": select(by[0], *_split(Patient.enrolled_on, start))
-        .where(Patient.enrolled_on <= end)
-        .group_by(by[0]),
-        "visits": select(by[1], *_split(Visit.visited_on, start))
-        .join(Clinic, Clinic.id == Visit.clinic_id)
-        .where(Visit.visited_on <= end)
-        .group_by(by[1]),
-        "education": select(by[2], *_split(EducationSession.held_on, start))
-        .select_from(Attendance)
-        .join(EducationSession, EducationSession.id == Attendance.session_id)
-        .join(Patient, Patient.id == Attendance.patient_id)
-        .where(EducationSession.held_on <= end)
-        .group_by(by[2]),
-    }
-    for name, query in queries.items():
-        if district is not None:
-            query = (
-                query.where(Patient.district == district)
-                if name != "visits"
-                else query.where(Clinic.district == district)
-            )
-        for owner, this_year, total in session.execute(query):
-            out[owner][name] = (int(this_year), int(total))
-    return out
-
-
-def _mileage(
-    session: Session,
-    year: int,
-    *,
-    account_type: str,
-    kinds: tuple[str, ...],
-    sign: int,
-    group: Any,
-) -> dict[Any, tuple[int, int]]:
-    """Mileage moved on accounts of one type, per ``group``, with reversals netted out.
-
-    Both a reversed transaction and its reversal are left out; what is left is what stands.
-    ``sign`` -1 counts credits (awards), +1 debits (spending).
-    """
-    start, end = _bounds(year)
-    reversal = aliased(Transaction)
+def _sums(
+    session: Session, year: int, owner: Any, *where: Any
+) -> dict[tuple[Any, ...], tuple[int, int]]:
+    """(this year's sum, the cumulative sum) of the kept figures, per ``owner`` and figure,
+    over the months up to the year's end, each month counted once whatever its shards."""
+    first, last = month_of(dt.date(year, 1, 1)), month_of(dt.date(year, 12, 31))
+    value = ReportFigure.value
     query = (
-        select(group, *_split(Transaction.effective_date, start, sign * Entry.amount))
-        .join(Transaction, Transaction.id == Entry.transaction_id)
-        .join(Account, Account.id == Entry.account_id)
-        .where(
-            Account.type == account_type,
-            Transaction.kind.in_(kinds),
-            Transaction.effective_date <= end,
-            Transaction.reverses_id.is_(None),
-            ~exists().where(reversal.reverses_id == Transaction.id),
+        select(
+            *owner,
+            ReportFigure.figure,
+            func.coalesce(func.sum(case((ReportFigure.month >= first, value), else_=0)), 0),
+            func.coalesce(func.sum(value), 0),
         )
-        .group_by(group)
+        .where(ReportFigure.month <= last, *where)
+        .group_by(*owner, ReportFigure.figure)
     )
-    return {key: (int(y), int(t)) for key, y, t in session.execute(query) if key is not None}
+    return {tuple(key): (int(y), int(t)) for *key, y, t in session.execute(query)}
 
 
 def _participating(clinic: Clinic, start: dt.date, end: dt.date) -> bool:
@@ -180,8 +123,22 @@ def district_report(session: Session, year: int, *, district: str | None = None)
                 row.clinics_chronic += 1
             else:
                 row.clinics_ophthalmology += 1
-    _fill(rows, _counts(session, year, "district", district=district))
-    _fill_mileage(rows, session, year, by_clinic=False)
+    # Patients' mileage from the district's own rows, the rest from its clinics' rows.
+    clinics_of_district = select(Clinic.id).where(Clinic.district == district)
+    where = (
+        []
+        if district is None
+        else [
+            ReportFigure.district == district,
+            or_(ReportFigure.clinic == "", ReportFigure.clinic.in_(clinics_of_district)),
+        ]
+    )
+    district_wide = ReportFigure.clinic == literal_column("''")
+    for (key, own, name), figures in _sums(
+        session, year, (ReportFigure.district, district_wide), *where
+    ).items():
+        if name in (DISTRICT_FIGURES if own else CLINIC_FIGURES) and key in rows:
+            _put(rows[key], name, figures)
     return list(rows.values())
 
 
@@ -194,49 +151,24 @@ def clinic_report(session: Session, year: int, *, district: str) -> list[Row]:
     rows = {c.id: Row(c.id, c.name) for c in clinics if _participating(c, start, end)}
     for row in rows.values():
         row.clinics_chronic = 0
-    _fill(rows, _counts(session, year, "clinic", district=district))
-    _fill_mileage(rows, session, year, by_clinic=True)
+    for (key, name), figures in _sums(
+        session, year, (ReportFigure.clinic,), ReportFigure.clinic.in_(rows.keys())
+    ).items():
+        if name in CLINIC_REPORT_FIGURES:
+            _put(rows[key], name, figures)
     return list(rows.values())
 
 
-def _fill(rows: dict[str, Row], counts: dict[str, dict[str, tuple[int, int]]]) -> None:
-    for key, by_name in counts.items():
-        row = rows.get(key)
-        if row is None:
-            continue
-        for name, (this_year, total) in by_name.items():
-            setattr(row.year, name, this_year)
-            setattr(row.cumulative, name, total)
+# Which kept figures make a row: the district's patients' mileage from its district-wide rows,
+# counts and clinics' earnings from its clinics' rows; a clinic's all from its own rows.
+DISTRICT_FIGURES = ("accrued", "used")
+CLINIC_FIGURES = ("registered", "visits", "education", "clinic_earned")
+CLINIC_REPORT_FIGURES = ("registered", "visits", "education", "used", "clinic_earned")
 
 
-# (report field, account type, transaction kinds, sign): per district, patients' mileage;
-# per clinic, what the clinic earned and what patients spent there.
-DISTRICT_MEASURES = (
-    ("accrued", "patient", AWARD_KINDS, -1),
-    ("used", "patient", ("redemption",), 1),
-    ("clinic_earned", "clinic_earned", AWARD_KINDS, -1),
-)
-CLINIC_MEASURES = (
-    ("used", "clinic_reimbursable", ("redemption",), -1),
-    ("clinic_earned", "clinic_earned", AWARD_KINDS, -1),
-)
-
-
-def _fill_mileage(rows: dict[str, Row], session: Session, year: int, *, by_clinic: bool) -> None:
-    owner: dict[Any, str] = {}
-    if by_clinic:
-        for clinic in session.execute(select(Clinic).where(Clinic.id.in_(rows.keys()))).scalars():
-            owner[clinic.earned_account_id] = owner[clinic.reimbursable_account_id] = clinic.id
-    group = Entry.account_id if by_clinic else Account.district
-    for name, account_type, kinds, sign in CLINIC_MEASURES if by_clinic else DISTRICT_MEASURES:
-        found = _mileage(
-            session, year, account_type=account_type, kinds=kinds, sign=sign, group=group
-        )
-        for key, (this_year, total) in found.items():
-            row = rows.get(owner.get(key, "") if by_clinic else key)
-            if row is not None:
-                setattr(row.year, name, this_year)
-                setattr(row.cumulative, name, total)
+def _put(row: Row, name: str, figures: tuple[int, int]) -> None:
+    setattr(row.year, name, figures[0])
+    setattr(row.cumulative, name, figures[1])
 
 
 def total_row(rows: list[Row], *, key: str = "total", name: str = "합계") -> Row:
@@ -250,13 +182,153 @@ def total_row(rows: list[Row], *, key: str = "total", name: str = "합계") -> R
 
 
 def annual_report(session: Session, *, through: int) -> list[tuple[int, int, Row]]:
-    """The city's annual table: each year's districts, clinics and cumulative figures."""
-    first = session.execute(select(func.min(Transaction.effective_date))).scalar()
+    """The city's annual table: each year's districts, clinics and cumulative figures.
+
+    Each year's line is the total row of that year's district report (the participating
+    districts), read in one grouped query over the kept figures for all the years at once.
+    """
+    first = session.execute(select(func.min(ReportFigure.month))).scalar()
     if first is None:
         return []
+    districts = {d.code for d in session.execute(select(District)).scalars() if d.participating}
+    clinics = [c for c in session.execute(select(Clinic)).scalars() if c.district in districts]
+    year_of = ReportFigure.month // literal_column("100", Integer)
+    district_wide = ReportFigure.clinic == literal_column("''")
+    sums = session.execute(
+        select(ReportFigure.district, district_wide, ReportFigure.figure, year_of)
+        .add_columns(func.sum(ReportFigure.value))
+        .where(ReportFigure.month <= month_of(dt.date(through, 12, 31)))
+        .group_by(ReportFigure.district, district_wide, ReportFigure.figure, year_of)
+    )
+    by_year: dict[int, Figures] = {}
+    for district, own, name, year, value in sums:
+        if district in districts and name in (DISTRICT_FIGURES if own else CLINIC_FIGURES):
+            figures = by_year.setdefault(int(year), Figures())
+            setattr(figures, name, getattr(figures, name) + int(value))
     table = []
-    for year in range(first.year, through + 1):
-        rows = district_report(session, year)
-        active = [r for r in rows if r.clinics_chronic + r.clinics_ophthalmology]
-        table.append((year, len(active), total_row(rows)))
+    cumulative = Figures()
+    for year in range(first // 100, through + 1):
+        start, end = _bounds(year)
+        total = Row("total", "합계")
+        active = set()
+        for clinic in clinics:
+            if _participating(clinic, start, end):
+                active.add(clinic.district)
+                if clinic.kind == "chronic":
+                    total.clinics_chronic += 1
+                else:
+                    total.clinics_ophthalmology += 1
+        total.year = by_year.get(year, Figures())
+        cumulative.add(total.year)
+        total.cumulative = Figures(**vars(cumulative))
+        table.append((year, len(active), total))
     return table
+
+
+# The annual table as filed ------------------------------------------------------------------
+
+FIGURE_NAMES = tuple(f.name for f in fields(Figures))
+
+
+@dataclass(frozen=True)
+class AnnualLine:
+    """One year of the annual table: the districts taking part and the city's total row."""
+
+    year: int
+    districts: int
+    row: Row
+
+
+@dataclass(frozen=True)
+class FiledLine:
+    """A year's line as filed, the same line as the ledger gives it now, and the difference:
+    what late entries (and reversals) booked since the filing changed."""
+
+    filed: AnnualLine
+    current: AnnualLine
+
+    @property
+    def corrections(self) -> dict[str, int]:
+        """Current minus filed, per figure (cumulative), and the districts and clinics."""
+        now, then = self.current, self.filed
+        out = {
+            "districts": now.districts - then.districts,
+            "clinics_chronic": now.row.clinics_chronic - then.row.clinics_chronic,
+            "clinics_ophthalmology": (
+                now.row.clinics_ophthalmology - then.row.clinics_ophthalmology
+            ),
+        }
+        for name in FIGURE_NAMES:
+            out[name] = getattr(now.row.cumulative, name) - getattr(then.row.cumulative, name)
+            out[f"year_{name}"] = getattr(now.row.year, name) - getattr(then.row.year, name)
+        return out
+
+
+@dataclass(frozen=True)
+class FiledTable:
+    through: int
+    filed_at: dt.datetime
+    filed_by: str
+    lines: list[FiledLine]
+
+
+def annual_lines(session: Session, *, through: int) -> list[AnnualLine]:
+    return [AnnualLine(*entry) for entry in annual_report(session, through=through)]
+
+
+def file_annual_table(
+    session: Session, *, through: int, filed_by: str, today: dt.date
+) -> FiledTable:
+    """Keep the annual table through ``through`` as it stands now, for good.
+
+    A year's table is filed once the year has ended, and once: filing it again is refused
+    (:class:`AlreadyFiled`); two filings at once file one table.
+    """
+    if through >= today.year:
+        raise InvalidInput(
+            f"the table through {through} is filed once {through} has ended", field="year"
+        )
+    lines = annual_lines(session, through=through)
+    if not lines:
+        raise InvalidInput("there is nothing to file: the ledger has no figures", field="year")
+    if not insert_missing(
+        session, FiledAnnualTable, through=through, filed_at=clock.now(), filed_by=filed_by
+    ):
+        raise AlreadyFiled(f"the annual table through {through} was filed already")
+    for line in lines:
+        session.add(
+            FiledAnnualRow(
+                through=through,
+                year=line.year,
+                districts=line.districts,
+                clinics_chronic=line.row.clinics_chronic,
+                clinics_ophthalmology=line.row.clinics_ophthalmology,
+                **{name: getattr(line.row.cumulative, name) for name in FIGURE_NAMES},
+                **{f"year_{name}": getattr(line.row.year, name) for name in FIGURE_NAMES},
+            )
+        )
+    session.flush()
+    return filed_annual_table(session, through=through)
+
+
+def filed_annual_table(session: Session, *, through: int) -> FiledTable:
+    """The table through ``through`` as filed, each line beside the ledger's figures now."""
+    filed = session.get(FiledAnnualTable, through)
+    if filed is None:
+        raise NotFound(f"the annual table through {through} has not been filed")
+    rows = session.execute(
+        select(FiledAnnualRow)
+        .where(FiledAnnualRow.through == through)
+        .order_by(FiledAnnualRow.year)
+    ).scalars()
+    current = {line.year: line for line in annual_lines(session, through=through)}
+    lines = []
+    for stored in rows:
+        row = Row("total", "합계", stored.clinics_chronic, stored.clinics_ophthalmology)
+        for name in FIGURE_NAMES:
+            setattr(row.cumulative, name, getattr(stored, name))
+            setattr(row.year, name, getattr(stored, f"year_{name}"))
+        was = AnnualLine(stored.year, stored.districts, row)
+        now = current.get(stored.year, AnnualLine(stored.year, 0, Row("total", "합계")))
+        lines.append(FiledLine(was, now))
+    return FiledTable(filed.through, filed.filed_at, filed.filed_by, lines)

@@ -3,7 +3,8 @@
 A quarter's line for a clinic holds ``earned`` and ``reimbursed`` from the quarter's own
 events, and ``corrections``: every reversal booked into the quarter and every late event
 dated in an earlier, already closed quarter (see ``periods``); ``payout`` is their sum.
-While a draft, a settlement is recomputed from the ledger whenever it is asked for. Closing
+While a draft, a settlement is recomputed whenever it is asked for, from the figures kept
+with the bookings (``settlement_figures``: a clinic's quarter, never its history). Closing
 books each clinic's payout from its accounts to the district's payable account, stores the
 lines for good and closes the quarter; recording a payment moves a line from payable to paid.
 """
@@ -28,7 +29,7 @@ from ledger.errors import (
     QuarterNotEnded,
 )
 from ledger.ids import is_well_formed, new_id
-from ledger.models import Account, Clinic, Entry, Settlement, SettlementLine, Transaction
+from ledger.models import Clinic, Settlement, SettlementFigure, SettlementLine, Transaction
 from ledger.records import PaymentRecord, SettlementRecord, Tag
 from ledger.repository.missing import insert_missing
 from ledger.services import periods
@@ -46,8 +47,6 @@ __all__ = [
     "unsettled_quarters",
     "view_settlement",
 ]
-
-SETTLEMENT_KINDS = (TransactionKind.SETTLEMENT, TransactionKind.PAYMENT)
 
 
 @dataclass
@@ -76,14 +75,13 @@ def _check_quarter(year: int, quarter: int) -> None:
 
 
 def compute(session: Session, district: str, year: int, quarter: int) -> dict[str, Figures]:
-    """Every clinic's figures for the quarter, from the ledger's entries."""
-    period = periods.label(year, quarter)
+    """Every clinic's figures for the quarter, from the read model kept with the bookings
+    (``settlement_figures``): a line per clinic that took part in the quarter or has figures
+    in it."""
     clinics = {
         c.id: c
         for c in session.execute(select(Clinic).where(Clinic.district == district)).scalars()
     }
-    owner = {c.earned_account_id: (c.id, "earned") for c in clinics.values()}
-    owner |= {c.reimbursable_account_id: (c.id, "reimbursed") for c in clinics.values()}
     start, end = quarter_bounds(year, quarter)
     figures: dict[str, Figures] = defaultdict(Figures)
     for clinic in clinics.values():
@@ -91,32 +89,14 @@ def compute(session: Session, district: str, year: int, quarter: int) -> dict[st
         if clinic.participating_since <= end and (until is None or until >= start):
             figures[clinic.id] = Figures()
     rows = session.execute(
-        select(Entry.account_id, Entry.amount, Transaction.effective_date, Transaction.reverses_id)
-        .join(Transaction, Transaction.id == Entry.transaction_id)
-        .join(Account, Account.id == Entry.account_id)
-        .where(
-            Account.district == district,
-            Account.type.in_(
-                [AccountType.CLINIC_EARNED.value, AccountType.CLINIC_REIMBURSABLE.value]
-            ),
-            Transaction.period == period,
-            Transaction.kind.not_in(SETTLEMENT_KINDS),
+        select(SettlementFigure.clinic, SettlementFigure.figure, SettlementFigure.value).where(
+            SettlementFigure.district == district,
+            SettlementFigure.period == periods.label(year, quarter),
         )
     )
-    for account_id, amount, effective, reverses in rows:
-        clinic_id, account = owner[account_id]
-        credited = -amount  # clinic accounts are credit-normal
-        late = periods.quarter_of(effective) < (year, quarter)
-        line = figures[clinic_id]
-        if reverses is not None or late:
-            if account == "earned":
-                line.corrections_earned += credited
-            else:
-                line.corrections_reimbursed += credited
-        elif account == "earned":
-            line.earned += credited
-        else:
-            line.reimbursed += credited
+    for clinic_id, figure, value in rows:
+        if clinic_id in clinics:
+            setattr(figures[clinic_id], figure, getattr(figures[clinic_id], figure) + value)
     return dict(sorted(figures.items()))
 
 

@@ -19,6 +19,7 @@ from ledger.db import session_scope
 from ledger.domain import AccountType
 from ledger.errors import InvalidInput
 from ledger.models import Clinic
+from ledger.repository import figures
 from ledger.services.access import create_key
 from ledger.services.clinics import district_account
 from ledger.services.events import rule_book
@@ -99,6 +100,9 @@ def simulate_seoul(
             books.forget_year(year)
     with session_scope(sessions) as session:
         _demo_keys(session, world, books, result)
+        # Written in bulk below the booking, the history's read models are counted once,
+        # set-based, at the end (as ``mileage ledger rebuild-read-models`` does).
+        figures.rebuild(session)
         _analyze(session)
     result.districts = len({c.district for c in world.clinics})
     result.seconds = time.monotonic() - started
@@ -228,7 +232,8 @@ def _analyze(session: Session) -> None:
     gets to them, the reports would be planned for empty tables (minutes instead of seconds).
     """
     if session.get_bind().dialect.name == "postgresql":
-        tables = (*LEDGER_TABLES, CLINICS, *REGISTRY_ORDER, SESSIONS)
+        read_models = (figures.REPORT, figures.SETTLEMENT)
+        tables = (*LEDGER_TABLES, CLINICS, *REGISTRY_ORDER, SESSIONS, *read_models)
         session.execute(text(f"ANALYZE {', '.join(t.name for t in tables)}"))
 
 
