@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy.orm import Session
 from starlette.staticfiles import StaticFiles
 
 from actions.context import Context
 from api.deps import get_context, get_session
-from api.web import errors, pages
-from api.web.deps import MemberDep, get_page_session
+from api.web import errors, pages, records
+from api.web.deps import MemberDep, PageSessionDep
 
 __all__ = ["PREFIX", "create_console"]
 
@@ -32,7 +33,7 @@ def create_console(parent: FastAPI) -> FastAPI:
     # request's session is the page's and the caller's context is the signed-in person's.
     # The parent's overrides show through (tests move the clock of both edges alike).
     own: dict[Callable[..., Any], Callable[..., Any]] = {
-        get_session: get_page_session,
+        get_session: _one_session,
         get_context: _member_context,
     }
     overrides = ChainMap(own, parent.dependency_overrides)
@@ -42,9 +43,17 @@ def create_console(parent: FastAPI) -> FastAPI:
     console.state.public_url = parent.state.public_url
     errors.install(console)
     console.include_router(pages.router)
+    console.include_router(records.router)
     static = Path(__file__).parent / "static"
     console.mount("/static", StaticFiles(directory=static), name="static")
     return console
+
+
+def _one_session(session: PageSessionDep) -> Session:
+    """The page's session, where an API dependency asks for the request's: one transaction
+    per page (overriding ``get_session`` with ``get_page_session`` itself would open a second
+    one, as FastAPI caches a dependency under the function it replaces)."""
+    return session
 
 
 def _member_context(visitor: MemberDep) -> Context:

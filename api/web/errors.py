@@ -3,7 +3,9 @@
 The status of each comes from ``api.errors`` (the only place that knows them); a signed-out
 visitor is sent to the sign-in page and one who must change their password to its page. A
 refused sign-in shows the form again with the reason; a refused password shows the form
-again with the reason beside the field it concerns.
+again with the reason beside the field it concerns; a form that set ``request.state.refill``
+(a page of its own for a refused value or a conflict: the form again, its typed values kept,
+each reason beside its field) is answered by it, after the rollback.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.errors import PAGE_REDIRECTS, ApiError, CsrfRefused, page_status, redirect
+from api.errors import (
+    PAGE_REDIRECTS,
+    ApiError,
+    CsrfRefused,
+    InvalidRequest,
+    page_status,
+    redirect,
+)
 from api.web.pages import login_page, page
 from api.web.render import render
 from ledger import errors as e
@@ -32,8 +41,19 @@ MESSAGES: dict[type[BaseException], str] = {
     e.Forbidden: "이 계정으로는 할 수 없는 일입니다.",
     e.NotFound: "찾는 페이지나 항목이 없습니다.",
     e.InvalidInput: "입력한 값을 확인해 주세요.",
+    InvalidRequest: "입력한 값을 확인해 주세요.",
+    e.InvalidPhone: "휴대전화 번호(010-1234-5678)를 입력해 주세요. "
+    "일반 전화는 문자를 받을 수 없습니다.",
     e.LoginTaken: "이미 쓰이는 아이디입니다. 다른 아이디를 정해 주세요.",
     e.Conflict: "이미 기록된 내용과 맞지 않아 처리하지 못했습니다.",
+    e.QuarterClosed: "이 항목이 속한 분기는 이미 마감되어 의원에서 취소할 수 없습니다. "
+    "보건소에 정정을 요청해 주세요.",
+    e.AlreadyReversed: "이미 취소된 항목입니다. 다시 취소할 수 없습니다.",
+    e.NotReversible: "취소 기록은 다시 취소할 수 없습니다.",
+    e.NotCorrectable: "정산, 지급, 소멸, 이월 항목은 취소할 수 없습니다.",
+    e.DuplicatePatient: "같은 이름, 생년월일, 전화번호로 등록된 다른 환자가 있습니다. "
+    "입력한 값을 확인해 주세요.",
+    e.PatientErased: "이 환자의 개인정보는 삭제되었습니다. 다시 참여하면 새로 등록해 주세요.",
 }
 FIELD_MESSAGES = {
     "current": "현재 비밀번호가 맞지 않습니다.",
@@ -64,6 +84,10 @@ def answer(request: Request, error: BaseException, status: int) -> Response:
         field = error.field or "new"
         errors = {field: FIELD_MESSAGES.get(field, message)}
         return page(visitor, "password.html", status, errors=errors)
+    refill = getattr(request.state, "refill", None)
+    refused_value = isinstance(error, e.InvalidInput | e.Conflict | InvalidRequest)
+    if post and refill is not None and refused_value:
+        return refill(error, status)  # type: ignore[no-any-return]
     title = TITLES.get(status, "처리하지 못했습니다")
     if visitor is not None:
         return page(visitor, "error.html", status, title=title, message=message)
