@@ -19,7 +19,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 
 from actions import patients, spending, statements
 from api.authorise import ClinicContext, ManagedPatient, OwnEntry, VisibleEntry, VisiblePatient
@@ -31,7 +31,7 @@ from api.web.errors import korean
 from api.web.pages import page
 from api.web.words import entry_words
 from ledger.errors import InvalidInput
-from ledger.services import clinics
+from ledger.services import clinics, registry
 from ledger.services.corrections import is_own_entry
 from ledger.services.statements import Line, Receipt
 from ledger.vocabulary import CORRECTABLE_KINDS
@@ -54,20 +54,39 @@ Form = TypeVar("Form", bound=BaseModel)
 
 
 class Correction(Body):
-    """The correction form: the patient's name, birth date and phone as they should be."""
+    """The correction form: the patient's name, birth date and phone as they should be,
+    each checked as registration checks it, so that every wrong field is named at once."""
 
     name: str = Field(min_length=1, max_length=100)
     birth_date: BirthDate
     phone: str = Field(min_length=1, max_length=40)
 
+    @field_validator("birth_date")
+    @classmethod
+    def _not_after_today(cls, value: dt.date, info: ValidationInfo) -> dt.date:
+        today = (info.context or {}).get("today")
+        if today is not None and value > today:
+            raise ValueError("a birth date cannot be in the future")
+        return value
 
-def read_form(model: type[Form], form: dict[str, str]) -> Form:
+    @field_validator("phone")
+    @classmethod
+    def _a_mobile(cls, value: str) -> str:
+        try:
+            registry.normalise_phone(value)
+        except InvalidInput as error:
+            raise ValueError(str(error)) from None
+        return value
+
+
+def read_form(model: type[Form], form: dict[str, str], today: dt.date | None = None) -> Form:
     """A form's fields as ``model`` takes them; every field it cannot read is named."""
+    sent = {k: form[k] for k in model.model_fields if k in form}
     try:
-        return model.model_validate({k: form[k] for k in model.model_fields if k in form})
+        return model.model_validate(sent, context={"today": today})
     except ValidationError as error:
-        fields = [str(found["loc"][0]) for found in error.errors() if found["loc"]]
-        raise FormInvalid(list(dict.fromkeys(fields)) or ["form"]) from None
+        wrong = [str(found["loc"][0]) for found in error.errors() if found["loc"]]
+        raise FormInvalid(list(dict.fromkeys(wrong)) or ["form"]) from None
 
 
 def field_errors(error: BaseException) -> dict[str, str]:
@@ -181,7 +200,7 @@ def correction(
         )
 
     refill_with(request, again)
-    return read_form(Correction, form)
+    return read_form(Correction, form, visitor.ctx.today)
 
 
 VoidReason = Annotated[str, Depends(void_reason)]

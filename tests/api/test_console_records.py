@@ -416,6 +416,21 @@ def test_a_form_with_fields_missing_is_refused_beside_each(
         assert f'id="{field}-error"' in refused.text
 
 
+def test_every_wrong_field_is_named_at_once(
+    browser: StrictClient, sessions: sessionmaker[Session], clinic_id: str
+) -> None:
+    patient_id = new_patient(sessions, clinic_id)
+    form = browser.get(f"/console/patients/{patient_id}/edit")
+    data = {"csrf_token": csrf(form), "name": "김\x07", "birth_date": "2024-06-15"}
+    refused = browser.post(
+        f"/console/patients/{patient_id}/edit", data=data | {"phone": "02-123-4567"}
+    )
+    assert refused.status_code == 422
+    for field in ("name", "birth_date", "phone"):
+        assert f'id="{field}-error"' in refused.text
+    assert 'value="2024-06-15"' in refused.text and 'value="02-123-4567"' in refused.text
+
+
 @pytest.mark.parametrize(
     "body",
     [
