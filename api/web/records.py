@@ -179,8 +179,9 @@ def void_reason(request: Request, entry: OwnEntry, visitor: MemberDep, form: Che
     back = f"/console/receipts/{entry.id}"
 
     def again(error: BaseException, status: int) -> HTMLResponse:
+        message = " ".join(field_errors(error).values())
         title = "취소하지 못했습니다"
-        return page(visitor, "error.html", status, title=title, message=korean(error), back=back)
+        return page(visitor, "error.html", status, title=title, message=message, back=back)
 
     refill_with(request, again)
     return read_form(VoidCreate, form).reason

@@ -238,6 +238,7 @@ def test_a_void_with_a_reason_restores_the_balance_and_is_refused_a_second_time(
         f"/console/receipts/{visited}/void", data={"csrf_token": csrf(confirm), "reason": "  "}
     )
     assert empty.status_code == 422 and "취소하지 못했습니다" in empty.text
+    assert "취소하는 이유를 500자 이내로 적어 주세요" in empty.text
     assert f'href="/console/receipts/{visited}"' in empty.text
     assert count_transactions(sessions) == before
 
