@@ -29,7 +29,7 @@ from api.schemas.common import BirthDate, Body
 from api.web.deps import CheckedFormDep, MemberDep, PageSessionDep, Visitor
 from api.web.errors import korean
 from api.web.pages import page
-from api.web.words import entry_words
+from api.web.words import entry_words, undone_words
 from ledger.errors import InvalidInput
 from ledger.services import clinics, registry
 from ledger.services.corrections import is_own_entry
@@ -217,7 +217,9 @@ def statement(
     chosen = year_asked(year, today)
     found = statements.show_patient_statement(session, visitor.ctx, patient, year=chosen)
     years = range(today.year, max(FIRST_YEAR, patient.enrolled_on.year) - 1, -1)
-    return page(visitor, "records/statement.html", patient=patient, statement=found, years=years)
+    undone = undone_words(found.lines)
+    shown = {"patient": patient, "statement": found, "years": years, "undone": undone}
+    return page(visitor, "records/statement.html", 200, **shown)
 
 
 @router.get("/receipts/{transaction_id}")

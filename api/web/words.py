@@ -4,11 +4,19 @@ Jinja filters ``entry_words`` and ``kind_words`` by ``api.web.render``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 from ledger.vocabulary import Purpose, TransactionKind
 
-__all__ = ["KIND_WORDS", "PURPOSE_WORDS", "RULE_WORDS", "entry_words", "kind_words"]
+__all__ = [
+    "KIND_WORDS",
+    "PURPOSE_WORDS",
+    "RULE_WORDS",
+    "entry_words",
+    "kind_words",
+    "undone_words",
+]
 
 KIND_WORDS: dict[str, str] = {
     TransactionKind.ENROLMENT: "등록",
@@ -48,6 +56,8 @@ class Described(Protocol):
     def purpose(self) -> str | None: ...
     @property
     def reverses(self) -> int | None: ...
+    @property
+    def transaction_id(self) -> int: ...
 
 
 def entry_words(line: Described) -> str:
@@ -65,3 +75,12 @@ def entry_words(line: Described) -> str:
 def kind_words(kind: str) -> str:
     """What a transaction of ``kind`` was, in Korean."""
     return KIND_WORDS.get(kind, kind)
+
+
+def undone_words(lines: Iterable[Described]) -> dict[int, str]:
+    """What each transaction among ``lines`` was (``진료, 조절 달성``), for the line of the
+    void that undoes it: ``취소 (진료, 조절 달성)``."""
+    found: dict[int, list[str]] = {}
+    for line in lines:
+        found.setdefault(line.transaction_id, []).append(entry_words(line))
+    return {transaction: ", ".join(words) for transaction, words in found.items()}

@@ -255,7 +255,7 @@ def test_a_void_with_a_reason_restores_the_balance_and_is_refused_a_second_time(
         ("등록", 3_000, 3_000),
         ("진료 취소됨", 1_000, 4_000),
         ("조절 달성 취소됨", 2_000, 6_000),
-        ("취소", -3_000, 3_000),
+        ("취소 (진료, 조절 달성)", -3_000, 3_000),
     ]
     assert page.text.count(f'<tr class="voided" data-transaction="{visited}">') == 2
     voided = browser.get(f"/console/receipts/{visited}")

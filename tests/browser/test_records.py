@@ -104,7 +104,8 @@ def test_a_receptionist_voids_a_mistaken_visit_and_sees_the_balance_restored(
     assert voided.get_attribute("class") == "voided"
     assert voided.locator(".badge").inner_text() == "취소됨"
     last = page.locator("tbody tr").last
-    assert re.sub(r"\s+", " ", last.inner_text()).split(" ")[3:5] == ["취소", "-1,000"]
+    assert last.locator("td").nth(1).inner_text() == "취소 (진료)"
+    assert last.locator("td").nth(2).inner_text() == "-1,000 M"
     assert page.locator("#closing").inner_text() == "3,000 M"
     shot(page, tmp_path, "statement-voided")
 

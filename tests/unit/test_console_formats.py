@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from api.web.formats import date_ko, datetime_ko, masked_name, mileage, number, phone_ko
-from api.web.words import entry_words
+from api.web.words import entry_words, undone_words
 from ledger.services.statements import Line
 
 
@@ -59,3 +59,13 @@ def test_a_statement_line_says_what_it_was_in_korean() -> None:
     assert line("reversal", "reversal", reverses=7) == "취소"
     assert line("forfeiture", "forfeiture") == "소멸 (프로그램 종료)"
     assert line("migration", "migration") == "이전 시스템에서 이월"
+
+
+def test_a_void_says_what_it_undid() -> None:
+    day = date(2025, 3, 5)
+    lines = [
+        Line(day, 4, "visit", "visit", None, 1_000),
+        Line(day, 4, "visit", "control", None, 2_000),
+        Line(day, 9, "redemption", None, "treatment", -3_000),
+    ]
+    assert undone_words(lines) == {4: "진료, 조절 달성", 9: "사용 (진료비)"}
