@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import Engine
 
 from actions import staff
@@ -95,7 +95,8 @@ def test_a_receptionist_voids_a_mistaken_visit_and_sees_the_balance_restored(
 
     page.click(f"tr[data-transaction='{desk.visit_id}'] a:has-text('영수증')")
     page.click("a:has-text('이 항목 취소')")
-    assert page.evaluate("document.activeElement.id") == "reason"
+    page.wait_for_url(f"**/console/receipts/{desk.visit_id}/void")
+    expect(page.locator("#reason")).to_be_focused()
     page.fill("#reason", "다른 환자의 진료를 잘못 입력했습니다")
     page.press("#reason", "Enter")
     page.wait_for_url(f"**/console/patients/{desk.patient_id}/statement?year=*")
