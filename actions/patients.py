@@ -184,12 +184,17 @@ def update_patient(
     sms_consent: bool | None = None,
     phone: str | None = None,
     conditions: Collection[str] | None = None,
+    name: str | None = None,
+    birth_date: dt.date | None = None,
 ) -> PatientView:
-    """Change consent, phone or conditions; withdrawn consent cancels the queued texts.
+    """Change consent, phone or conditions, or correct a misspelt name or birth date;
+    withdrawn consent cancels the queued texts.
 
-    A phone that makes the patient the same person as another patient is refused as a
-    registration would be (the other's id only when the caller may read them; audited).
+    A name, birth date or phone that makes the patient the same person as another patient is
+    refused as a registration would be (the other's id only when the caller may read them;
+    audited). The audit row names the fields that changed, never their values.
     """
+    before = _identity(patient)
     try:
         registry.update_patient(
             session,
@@ -198,15 +203,32 @@ def update_patient(
             sms_consent=sms_consent,
             phone=phone,
             conditions=conditions,
+            name=name,
+            birth_date=birth_date,
+            today=ctx.today,
         )
     except DuplicatePatient as duplicate:
         raise _narrowed(session, ctx, duplicate, "patient.update") from None
     if sms_consent is False:
         outbox.cancel_for_patient(session, patient.id, reason="consent withdrawn", now=ctx.now)
-    if phone is not None:
+    after = _identity(patient)
+    changed = ",".join(field for field in before if before[field] != after[field])
+    if before.get("phone") != after.get("phone"):
         outbox.close_failed(session, patient.id, reason="number corrected")
-    ctx.audit(session, "patient.update", f"patients/{patient.id}", patient_id=patient.id)
+    resource = f"patients/{patient.id}" + (f"?changed={changed}" if changed else "")
+    ctx.audit(session, "patient.update", resource, patient_id=patient.id)
     return _view(session, ctx, patient)
+
+
+def _identity(patient: Patient) -> dict[str, object]:
+    """What a change may touch, by field (compared before and after; never audited)."""
+    return {
+        "name": patient.name,
+        "birth_date": patient.birth_date,
+        "phone": patient.phone,
+        "conditions": (patient.has_hypertension, patient.has_diabetes),
+        "sms_consent": patient.sms_consent,
+    }
 
 
 def move_patient(

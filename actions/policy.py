@@ -38,6 +38,7 @@ from ledger.models import (
 from ledger.services.access import Principal
 from ledger.services.corrections import is_own_entry
 from ledger.services.spending import check_may_spend, may_spend_at
+from ledger.services.statements import EntryParties
 from ledger.vocabulary import Role
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "check_own_entry",
     "check_patient",
     "check_patient_district_staff",
+    "check_receipt",
     "check_register_clinic",
     "check_reversal",
     "check_session",
@@ -205,6 +207,15 @@ def check_own_entry(principal: Principal, transaction: Transaction) -> None:
     require_role(principal, Role.CLINIC)
     if principal.clinic_id is None or not is_own_entry(transaction, principal.clinic_id):
         raise UnknownTransaction(f"no transaction {transaction.id}")
+
+
+def check_receipt(principal: Principal, parties: EntryParties) -> None:
+    """A receipt for a patient's entry: whoever may read the patient, or the clinic that
+    recorded the entry; anything else (an entry of no patient's) is refused as missing."""
+    entry, patient = parties.entry, parties.patient
+    own = principal.role == Role.CLINIC and is_own_entry(entry, principal.clinic_id or "")
+    if patient is None or not (own or may_read_patient(principal, patient)):
+        raise UnknownTransaction(f"no transaction {entry.id}")
 
 
 def check_settlement(principal: Principal, settlement: Settlement) -> None:

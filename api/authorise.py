@@ -26,6 +26,7 @@ from api.deps import ContextDep, SessionDep
 from api.schemas import AttendanceCreate, RedemptionCreate
 from ledger.services import access, clinics, earning, registry, settlement
 from ledger.services.reading import transaction_by_number
+from ledger.services.statements import EntryParties, entry_parties
 from ledger.vocabulary import Role
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ __all__ = [
     "SpendingPatient",
     "StaffContext",
     "VisibleClinic",
+    "VisibleEntry",
     "VisiblePatient",
     "VisibleSettlement",
     "district_in_scope",
@@ -167,6 +169,16 @@ def _own_entry(transaction_id: str, session: SessionDep, ctx: ClinicContext) -> 
 
 
 OwnEntry = Annotated["Transaction", Depends(_own_entry)]
+
+
+def _visible_entry(transaction_id: str, session: SessionDep, ctx: ContextDep) -> EntryParties:
+    """A patient's entry (for its receipt), with whose it is."""
+    parties = entry_parties(session, transaction_by_number(session, transaction_id))
+    policy.check_receipt(ctx.principal, parties)
+    return parties
+
+
+VisibleEntry = Annotated[EntryParties, Depends(_visible_entry)]
 
 
 def _managed_key(key_id: str, session: SessionDep, ctx: StaffContext) -> ApiKey:

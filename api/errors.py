@@ -34,6 +34,7 @@ class ApiError(Exception):
     ├── Unauthenticated       no API key, or an unknown or revoked one
     ├── BadSignature          a webhook whose signature does not match
     ├── InvalidRequest        a request malformed in a way the schema cannot say
+    │   └── FormInvalid       a console form whose fields cannot be read (each one named)
     ├── BodyTooLarge          a request body over the size limit (refused while it streams)
     ├── IdempotencyKeyReused  an Idempotency-Key sent again with another request
     ├── RequestInFlight       a repeat while the first request with its key still runs
@@ -57,6 +58,14 @@ class InvalidRequest(ApiError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class FormInvalid(InvalidRequest):
+    """Raised when a console form's fields cannot be read; ``fields`` names each of them."""
+
+    def __init__(self, fields: list[str]) -> None:
+        super().__init__(f"check the form's fields: {', '.join(fields)}", field=fields[0])
+        self.fields = fields
 
 
 class BodyTooLarge(ApiError):

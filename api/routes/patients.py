@@ -48,7 +48,9 @@ def read_patient(patient: VisiblePatient, session: SessionDep, ctx: ContextDep) 
 def update_patient(
     patient: ManagedPatient, body: PatientUpdate, session: SessionDep, ctx: ContextDep
 ) -> Patient:
-    """Change consent, phone or conditions (the patient's clinic or health centre)."""
+    """Change consent, phone or conditions, or correct a misspelt name or birth date (the
+    patient's clinic or health centre); registration's identity rules apply again (409
+    `duplicate_patient` when the patient would become another registered person)."""
     view = patients.update_patient(session, ctx, patient, **body.model_dump())
     return present.patient(view)
 

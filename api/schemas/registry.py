@@ -51,6 +51,10 @@ class PatientUpdate(Body):
     sms_consent: bool | None = None
     phone: str | None = Field(default=None, min_length=1, max_length=40)
     conditions: list[Condition] | None = Field(default=None, min_length=1, max_length=2)
+    name: str | None = Field(
+        default=None, min_length=1, max_length=100, description="a misspelt name corrected"
+    )
+    birth_date: BirthDate | None = Field(default=None, description="a wrong birth date corrected")
 
 
 class Patient(BaseModel):

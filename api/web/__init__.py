@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from actions.context import Context
 from api.deps import get_context, get_session
-from api.web import audit, centre, classes, clinics, desk, errors, pages
+from api.web import audit, centre, classes, clinics, desk, errors, pages, records
 from api.web.deps import MemberDep, get_page_session
 
 __all__ = ["PREFIX", "create_console"]
@@ -47,6 +47,7 @@ def create_console(parent: FastAPI) -> FastAPI:
     console.include_router(clinics.router)
     console.include_router(audit.router)
     console.include_router(desk.router)
+    console.include_router(records.router)
     static = Path(__file__).parent / "static"
     console.mount("/static", StaticFiles(directory=static), name="static")
     return console

@@ -5,14 +5,16 @@ city; reading it is itself recorded."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict, dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from actions import access
 from api.web.centre import OwnDistrict
-from api.web.deps import MemberDep, PageSessionDep
+from api.web.deps import MemberDep, PageSessionDep, Visitor
 from api.web.pages import page
 from ledger.clock import SEOUL
 from ledger.services import clinics, district_audit
@@ -82,31 +84,46 @@ def _moment(day: dt.date | None, *, next_day: bool = False) -> dt.datetime | Non
     return dt.datetime.combine(day + dt.timedelta(days=int(next_day)), dt.time(), SEOUL)
 
 
-@router.get("/districts/{code}/audit")
-def district_audit_page(
-    session: PageSessionDep,
-    visitor: MemberDep,
-    district: OwnDistrict,
+@dataclass(frozen=True)
+class Filters:
+    """What the officer narrowed the trail to: a person, a patient, days, a page."""
+
+    person: str | None
+    patient: str | None
+    since: dt.date | None
+    until: dt.date | None
+    before: int | None
+
+
+def _filters(
     person: Id = None,
     patient: Id = None,
     since: Annotated[dt.date | None, Query()] = None,
     until: Annotated[dt.date | None, Query()] = None,
     before: Annotated[int | None, Query(ge=1)] = None,
-) -> HTMLResponse:
-    """The district's audit trail, newest first, with its filters."""
+) -> Filters:
+    return Filters(person or None, patient or None, since, until, before)
+
+
+FiltersDep = Annotated[Filters, Depends(_filters)]
+
+
+def audit_page(session: Session, visitor: Visitor, district: str, chosen: Filters) -> HTMLResponse:
     rows = access.read_district_audit(
         session,
         visitor.ctx,
         district,
-        account_id=person or None,
-        patient_id=patient or None,
-        since=_moment(since),
-        until=_moment(until, next_day=True),
-        before=before,
+        account_id=chosen.person,
+        patient_id=chosen.patient,
+        since=_moment(chosen.since),
+        until=_moment(chosen.until, next_day=True),
+        before=chosen.before,
         limit=PAGE + 1,
     )
     shown = rows[:PAGE]
-    ids = {r.patient_id for r in shown if r.patient_id} | ({patient} if patient else set())
+    ids = {r.patient_id for r in shown if r.patient_id}
+    if chosen.patient:
+        ids.add(chosen.patient)
     return page(
         visitor,
         "centre/audit.html",
@@ -117,5 +134,13 @@ def district_audit_page(
         names=district_audit.patient_names(session, district, ids),
         actions=ACTIONS,
         outcomes=OUTCOMES,
-        chosen={"person": person, "patient": patient, "since": since, "until": until},
+        chosen=asdict(chosen),
     )
+
+
+@router.get("/districts/{code}/audit")
+def district_audit_page(
+    session: PageSessionDep, visitor: MemberDep, district: OwnDistrict, chosen: FiltersDep
+) -> HTMLResponse:
+    """The district's audit trail, newest first, with its filters."""
+    return audit_page(session, visitor, district, chosen)

@@ -3,7 +3,9 @@
 The status of each comes from ``api.errors`` (the only place that knows them); a signed-out
 visitor is sent to the sign-in page and one who must change their password to its page. A
 refused sign-in shows the form again with the reason; a refused password shows the form
-again with the reason beside the field it concerns.
+again with the reason beside the field it concerns; a form that named its page for refusals
+(``forms.refuse_again_with``: the form again, its typed values kept, each reason beside its
+field) is answered by it, after the rollback.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from api.errors import (
     PAGE_REDIRECTS,
     ApiError,
     CsrfRefused,
+    InvalidRequest,
     RequestInFlight,
     page_status,
     redirect,
@@ -42,9 +45,20 @@ MESSAGES: dict[type[BaseException], str] = {
     e.NotFound: "찾는 페이지나 항목이 없습니다.",
     e.OutOfDistrict: OUT_OF_DISTRICT,
     e.InvalidInput: "입력한 값을 확인해 주세요.",
+    InvalidRequest: "입력한 값을 확인해 주세요.",
+    e.InvalidPhone: "휴대전화 번호(010-1234-5678)를 입력해 주세요. "
+    "일반 전화는 문자를 받을 수 없습니다.",
     e.LoginTaken: "이미 쓰이는 아이디입니다. 다른 아이디를 정해 주세요.",
     e.Conflict: "이미 기록된 내용과 맞지 않아 처리하지 못했습니다.",
     RequestInFlight: "같은 양식을 처리하는 중입니다. 잠시 뒤 환자 화면을 다시 열어 확인해 주세요.",
+    e.QuarterClosed: "이 항목이 속한 분기는 이미 마감되어 의원에서 취소할 수 없습니다. "
+    "보건소에 정정을 요청해 주세요.",
+    e.AlreadyReversed: "이미 취소된 항목입니다. 다시 취소할 수 없습니다.",
+    e.NotReversible: "취소 기록은 다시 취소할 수 없습니다.",
+    e.NotCorrectable: "정산, 지급, 소멸, 이월 항목은 취소할 수 없습니다.",
+    e.DuplicatePatient: "같은 이름, 생년월일, 전화번호로 등록된 다른 환자가 있습니다. "
+    "입력한 값을 확인해 주세요.",
+    e.PatientErased: "이 환자의 개인정보는 삭제되었습니다. 다시 참여하면 새로 등록해 주세요.",
 }
 FIELD_MESSAGES = {
     "current": "현재 비밀번호가 맞지 않습니다.",
@@ -65,10 +79,10 @@ def answer(request: Request, error: BaseException, status: int) -> Response:
     for cls, url in PAGE_REDIRECTS.items():
         if isinstance(error, cls):
             return redirect(url)
-    again: Callable[[e.LedgerError, int], Response] | None = getattr(
+    again: Callable[[e.LedgerError | InvalidRequest, int], Response] | None = getattr(
         request.state, "form_again", None
     )
-    if again is not None and isinstance(error, e.LedgerError):
+    if again is not None and isinstance(error, e.LedgerError | InvalidRequest):
         return again(error, status)  # the form again, each error beside its field
     message = korean(error)
     post = request.method == "POST"

@@ -207,9 +207,11 @@ def field_errors(error: e.LedgerError, *, date_field: str | None = None) -> dict
     return {FORM: OTHERWISE}
 
 
-def refuse_again_with(request: Request, page: Callable[[e.LedgerError, int], Response]) -> None:
+def refuse_again_with(request: Request, page: Callable[[Any, int], Response]) -> None:
     """Name the page a refusal of this form answers with: the form again, its fields as
-    typed and each error beside its field (``api.web.errors`` calls it after the rollback)."""
+    typed and each error beside its field (``api.web.errors`` calls it after the rollback,
+    with the refusal: a ``LedgerError``, or an ``InvalidRequest`` the page itself raised
+    while reading its form)."""
     request.state.form_again = page
 
 

@@ -8,7 +8,13 @@ row on first use without a race (``INSERT ... ON CONFLICT DO NOTHING``, then rea
 """
 
 from ledger.repository.ledger import LedgerRepository
-from ledger.repository.reading import AccountInfo, DatedEntry, HistoryRow, entries_between
+from ledger.repository.reading import (
+    AccountInfo,
+    DatedEntry,
+    HistoryRow,
+    entries_between,
+    reversals_of,
+)
 from ledger.repository.statements import (
     ACCOUNTS,
     BALANCES,
@@ -48,4 +54,5 @@ __all__ = [
     "LedgerRepository",
     "Locked",
     "entries_between",
+    "reversals_of",
 ]

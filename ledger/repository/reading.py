@@ -159,3 +159,14 @@ def entries_between(
         .order_by(Transaction.effective_date, Transaction.id, Entry.account_id)
     )
     return [DatedEntry(a, t, d, k, amt, det or {}, rev) for a, t, d, k, amt, det, rev in rows]
+
+
+def reversals_of(session: Session, transaction_ids: Iterable[int]) -> dict[int, int]:
+    """The reversal of each of ``transaction_ids`` that has one: {original: reversal}."""
+    wanted = list(transaction_ids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Transaction.reverses_id, Transaction.id).where(Transaction.reverses_id.in_(wanted))
+    )
+    return {original: reversal for original, reversal in rows if original is not None}

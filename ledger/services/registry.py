@@ -352,21 +352,36 @@ def update_patient(
     sms_consent: bool | None = None,
     phone: str | None = None,
     conditions: Collection[str] | None = None,
+    name: str | None = None,
+    birth_date: dt.date | None = None,
+    today: dt.date | None = None,
 ) -> Patient:
-    """Change consent, phone or conditions, as recorded at the clinic or health centre."""
+    """Change consent, phone or conditions, or correct a misspelt name or birth date, as
+    recorded at the clinic or health centre.
+
+    A name, birth date or phone is taken as registration takes it (the name in its stored
+    form, the phone as E.164, no birth date after today), and one that makes the patient the
+    same person as another patient is refused (:class:`DuplicatePatient`).
+    """
     patient = get_patient(session, patient_id, for_update=True)
-    name, birth_date = patient.name, patient.birth_date
-    if name is None or birth_date is None:
+    if patient.name is None or patient.birth_date is None or patient.phone is None:
         raise PatientErased(
             f"patient {patient.id}'s personal data was erased; if they come back, "
             "register them again"
         )
-    if phone is not None:
-        e164 = normalise_phone(phone)
-        twin = _registered_as(session, name, birth_date, e164)
+    today = today or clock.today()
+    person = (
+        patient.name if name is None else patient_name(name),
+        patient.birth_date if birth_date is None else birth_date,
+        patient.phone if phone is None else normalise_phone(phone),
+    )
+    if person[1] > today:
+        raise InvalidInput("a birth date cannot be in the future", field="birth_date")
+    if person != (patient.name, patient.birth_date, patient.phone):
+        twin = _registered_as(session, *person)
         if twin is not None and twin.id != patient.id:
             raise DuplicatePatient(twin.id)
-        patient.phone = e164
+        patient.name, patient.birth_date, patient.phone = person
     if conditions is not None:
         wanted = _conditions(conditions)
         patient.has_hypertension = Condition.HYPERTENSION in wanted

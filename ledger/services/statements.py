@@ -1,4 +1,5 @@
-"""Statements: a patient's year and a clinic's quarter, line by line from the ledger."""
+"""Statements: a patient's year and a clinic's quarter, line by line from the ledger; and a
+receipt, one entry of a patient's as their statement shows it."""
 
 from __future__ import annotations
 
@@ -8,19 +9,25 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ledger.domain import AccountType, normal_sign
-from ledger.models import Clinic, Patient
-from ledger.records import Tag
-from ledger.repository import DatedEntry, entries_between
-from ledger.services.reading import balance
+from ledger.models import Clinic, Patient, Transaction
+from ledger.records import ReversalRecord, Tag, read_record
+from ledger.repository import DatedEntry, entries_between, reversals_of
+from ledger.services.clinics import get_clinic
+from ledger.services.reading import balance, transaction
+from ledger.services.registry import get_patient
 from ledger.vocabulary import TransferGroup
 
 __all__ = [
     "ClinicStatement",
+    "EntryParties",
     "Line",
     "PatientStatement",
+    "Receipt",
     "clinic_statement",
+    "entry_parties",
     "patient_statement",
     "quarter_bounds",
+    "receipt",
 ]
 
 
@@ -37,6 +44,7 @@ class Line:
     balance: int | None = None
     account: str | None = None
     reverses: int | None = None
+    reversed_by: int | None = None  # the reversal (a void) that undid this line's entry
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,9 @@ def patient_statement(session: Session, patient: Patient, year: int) -> PatientS
     opening = balance(session, patient.account_id, as_of=start - dt.timedelta(days=1))
     running = opening
     lines = []
-    for entry in entries_between(session, [patient.account_id], start, end):
+    entries = entries_between(session, [patient.account_id], start, end)
+    undone = reversals_of(session, {entry.transaction_id for entry in entries})
+    for entry in entries:
         for line in _split(entry, AccountType.PATIENT):
             running += line.amount
             lines.append(
@@ -83,6 +93,7 @@ def patient_statement(session: Session, patient: Patient, year: int) -> PatientS
                     line.amount,
                     running,
                     reverses=line.reverses,
+                    reversed_by=undone.get(line.transaction_id),
                 )
             )
     return PatientStatement(year, opening, lines, running)
@@ -155,4 +166,66 @@ def _line(entry: DatedEntry, amount: int, tag: Tag) -> Line:
         rule=None if spending else tag.name,
         purpose=tag.name if spending else None,
         amount=amount,
+    )
+
+
+@dataclass(frozen=True)
+class EntryParties:
+    """Whose entry a transaction is: the patient and the clinic of its event (a reversal's
+    are those of the entry it undoes, ``entry``; a void's clinic is the one that voided)."""
+
+    transaction: Transaction
+    entry: Transaction
+    patient: Patient | None
+    clinic: Clinic | None
+
+
+def entry_parties(session: Session, found: Transaction) -> EntryParties:
+    """The patient and clinic a transaction concerns, read from its event's record."""
+    entry = found if found.reverses_id is None else transaction(session, found.reverses_id)
+    record = read_record((entry.details or {}).get("meta"))
+    patient = None if record.patient is None else get_patient(session, record.patient)
+    clinic_id = record.clinic
+    voided = read_record((found.details or {}).get("meta"))
+    if isinstance(voided, ReversalRecord) and voided.voided_by_clinic is not None:
+        clinic_id = voided.voided_by_clinic
+    clinic = None if clinic_id is None else get_clinic(session, clinic_id)
+    return EntryParties(found, entry, patient, clinic)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One transaction as the patient's statement shows it: its lines, their sum, and the
+    balance just after it; for a reversal, why; for an entry undone, by which reversal."""
+
+    transaction: Transaction
+    patient: Patient
+    clinic: Clinic | None
+    lines: list[Line]
+    amount: int
+    balance_after: int
+    reason: str | None
+    reversed_by: int | None
+
+
+def receipt(session: Session, found: Transaction, patient: Patient) -> Receipt:
+    """The receipt of ``found``, one of ``patient``'s entries, read from their statement of
+    its year (so the two always agree)."""
+    year = found.effective_date.year
+    statement = patient_statement(session, patient, year)
+    position = (found.effective_date, found.id)
+    after = statement.opening_balance
+    for line in statement.lines:
+        if (line.date, line.transaction_id) <= position:
+            after = line.balance if line.balance is not None else after
+    own = [line for line in statement.lines if line.transaction_id == found.id]
+    return Receipt(
+        transaction=found,
+        patient=patient,
+        clinic=entry_parties(session, found).clinic,
+        lines=own,
+        amount=sum(line.amount for line in own),
+        balance_after=after,
+        reason=(found.details or {}).get("reason"),
+        reversed_by=reversals_of(session, [found.id]).get(found.id),
     )
