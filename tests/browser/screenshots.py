@@ -28,6 +28,7 @@ MILEAGE = str(Path(sys.executable).parent / "mileage")
 SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
 DESK = ViewportSize(width=1280, height=900)
 TABLET = ViewportSize(width=820, height=1180)
+RECEIPT = ViewportSize(width=340, height=700)  # about 80 mm of paper on screen
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,13 @@ def open_first_class(page: Page, demo: dict[str, str]) -> None:
     page.wait_for_load_state()
 
 
+def open_latest_receipt(page: Page, demo: dict[str, str]) -> None:
+    """The receipt of the sample patient's latest entry, from their statement."""
+    go("/console/patients/{PATIENT_ID}/statement")(page, demo)
+    page.locator("a[href*='/console/receipts/']").last.click()
+    page.wait_for_load_state()
+
+
 SHOTS: dict[str, list[Shot]] = {
     "city": [Shot("home", home), Shot("staff", go("/console/staff"))],
     "health_center": [
@@ -79,6 +87,11 @@ SHOTS: dict[str, list[Shot]] = {
         Shot("patient", go("/console/patients/{PATIENT_ID}")),
         Shot("patient-tablet", go("/console/patients/{PATIENT_ID}"), TABLET),
         Shot("payment", go("/console/patients/{PATIENT_ID}/payment")),
+        Shot("statement", go("/console/patients/{PATIENT_ID}/statement")),
+        Shot("receipt", open_latest_receipt),
+        Shot("receipt-80mm", open_latest_receipt, RECEIPT),
+        Shot("correction", go("/console/patients/{PATIENT_ID}/edit")),
+        Shot("quarter", go("/console/clinic/quarter")),
         Shot("staff", go("/console/staff")),
     ],
 }
