@@ -331,7 +331,8 @@ def ledger() -> None:
 
 @ledger.command("verify")
 def ledger_verify() -> None:
-    """Recompute every balance and limit counter from the entries; exit 1 on any mismatch."""
+    """Recompute every balance and limit counter from the entries, and every patient's next
+    recall date from their visits and recalls; exit 1 on any mismatch."""
     with database() as engine:
         writers = make_session_factory(engine)
         with read_scope(make_reader_factory(engine), writers) as session:
@@ -341,7 +342,10 @@ def ledger_verify() -> None:
     if mismatches:
         click.echo(f"{len(mismatches)} mismatch(es): the ledger's kept totals are wrong")
         sys.exit(1)
-    click.echo("ledger verified: every balance and counter matches its entries")
+    click.echo(
+        "ledger verified: every balance and counter matches its entries,"
+        " every next recall date its visits and recalls"
+    )
 
 
 @main.group()

@@ -84,6 +84,7 @@ class Patient(Base):
             name="personal_data_whole",
         ),
         CheckConstraint("name IS NOT NULL OR status <> 'active'", name="erased_has_left"),
+        Index("ix_patients_recall_due", "recall_due_on", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -106,6 +107,8 @@ class Patient(Base):
     enrolment_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
     leaving_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
     created_at: Mapped[dt.datetime] = mapped_column(TZDateTime(), default=now)
+    # The day the next recall falls due; None when none can (ledger.services.recall_due).
+    recall_due_on: Mapped[dt.date | None] = mapped_column(Date)
 
     @property
     def erased(self) -> bool:

@@ -38,6 +38,7 @@ from ledger.services.events import check_event_date, rules_for
 from ledger.services.identity import erased_before
 from ledger.services.periods import period_for
 from ledger.services.reading import balance
+from ledger.services.recall_due import refresh_recall_due
 from ledger.text import normalise_name, unsafe_character
 from ledger.vocabulary import (
     LEAVING_STATUSES,
@@ -226,7 +227,7 @@ def register_patient(
         record=EnrolmentRecord(patient=patient_id, clinic=clinic.id, rule_set=ruleset.label),
     )
     patient.enrolment_transaction_id = booked.transaction_id
-    session.flush()
+    refresh_recall_due(session, [patient.id])
     return Registered(patient, booked.transaction_id, awards_from(booked.outcomes))
 
 
@@ -319,7 +320,7 @@ def leave_programme(
             record=LeavingRecord(patient=patient.id, status=status, rule_set=ruleset.label),
         )
         patient.leaving_transaction_id = booked.transaction_id
-    session.flush()
+    refresh_recall_due(session, [patient.id])  # no recall once they have left
     return patient
 
 
@@ -355,6 +356,7 @@ def update_patient(
         patient.consent_changed_at = clock.now()
         patient.consent_wording = CONSENT_WORDING
         patient.consent_recorded_by = recorded_by
+        refresh_recall_due(session, [patient.id])
     session.flush()
     return patient
 

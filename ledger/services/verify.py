@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ledger.repository import LedgerRepository
+from ledger.services.recall_due import recall_due_mismatches
 
 __all__ = ["Mismatch", "verify"]
 
@@ -19,13 +20,15 @@ class Mismatch:
     where: str
     kept: str
     recomputed: str
+    source: str = "entries"
 
     def __str__(self) -> str:
-        return f"{self.what} {self.where}: kept {self.kept}, entries give {self.recomputed}"
+        return f"{self.what} {self.where}: kept {self.kept}, {self.source} give {self.recomputed}"
 
 
 def verify(session: Session) -> list[Mismatch]:
-    """Every balance row, limit counter and transaction that disagrees with the entries."""
+    """Every balance row, limit counter and transaction that disagrees with the entries, and
+    every patient whose kept next recall date disagrees with their visits and recalls."""
     repo = LedgerRepository(session)
     found: list[Mismatch] = []
     for account, shard, kept, recomputed in repo.balance_mismatches():
@@ -45,4 +48,14 @@ def verify(session: Session) -> list[Mismatch]:
         found.append(Mismatch("transaction", str(transaction), "legs", f"sum {total}"))
     for transaction in repo.orphan_legs():
         found.append(Mismatch("legs", f"transaction {transaction}", "no header", "header"))
+    for patient, kept_on, worked_out in recall_due_mismatches(session):
+        found.append(
+            Mismatch(
+                "next recall date",
+                f"patient {patient}",
+                str(kept_on or "none"),
+                str(worked_out or "none"),
+                source="visits and recalls",
+            )
+        )
     return found

@@ -22,6 +22,7 @@ from ledger.models import Clinic
 from ledger.services.access import create_key
 from ledger.services.clinics import district_account
 from ledger.services.events import rule_book
+from ledger.services.recall_due import fill_recall_due
 from ledger.simulation.books import Booking, Books
 from ledger.simulation.days import Calendar, month_index
 from ledger.simulation.evaluate import RECORDED_BY, Evaluator
@@ -98,6 +99,7 @@ def simulate_seoul(
                     writer.close()
             books.forget_year(year)
     with session_scope(sessions) as session:
+        fill_recall_due(session)  # the visits and patients were written in bulk
         _demo_keys(session, world, books, result)
         _analyze(session)
     result.districts = len({c.district for c in world.clinics})

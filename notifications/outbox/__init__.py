@@ -23,11 +23,13 @@ The package is split by who owns the transaction:
 
 from notifications.outbox.dispatcher import Dispatched, Pacer, dispatch, real_pacer, virtual_pacer
 from notifications.outbox.queue import (
+    Owed,
     cancel_for_patient,
     forget_texts,
     list_messages,
     on_visit,
     queue_recall,
+    queue_recalls,
     queue_reminder,
 )
 from notifications.outbox.reconciler import reconcile
@@ -35,6 +37,7 @@ from notifications.outbox.status import record_status
 
 __all__ = [
     "Dispatched",
+    "Owed",
     "Pacer",
     "cancel_for_patient",
     "dispatch",
@@ -42,6 +45,7 @@ __all__ = [
     "list_messages",
     "on_visit",
     "queue_recall",
+    "queue_recalls",
     "queue_reminder",
     "real_pacer",
     "reconcile",
