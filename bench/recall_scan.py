@@ -249,13 +249,14 @@ def _visit_rows(
 
 def _recall_rows(person: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """The recalls earlier mornings' scans queued: the first when the patient fell overdue,
-    then 14 days apart, three at most (so the bench day finds only what falls due on it)."""
+    then 14 days apart, three at most, none once lost (so the bench day finds only what falls
+    due on it)."""
     base = person["visit_days"][-1] if person["visit_days"] else person["enrolled"]
     booked = person["booked"]
     due = booked + dt.timedelta(days=3) if booked else base + dt.timedelta(days=35)
     for j in range(3):
-        if due >= BENCH_DAY or BENCH_DAY - base > dt.timedelta(days=365):
-            return
+        if due >= BENCH_DAY or due - base > dt.timedelta(days=365):
+            return  # none on the bench day or later, nor once lost
         moment = _morning(due)
         yield {
             "id": f"msg_bench{person['n']:010d}_{j}",
