@@ -51,13 +51,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.clock import SEOUL
 from ledger.db import make_engine, make_session_factory, session_scope
-from ledger.models import Patient
+from ledger.models import Patient, Transaction
 from ledger.services import recall_due as rules
 from ledger.services.periods import label, quarter_of
 from tests.pgcluster import find_bindir
@@ -563,8 +563,8 @@ def reads(sessions: sessionmaker[Session]) -> dict[str, Callable[[], object]]:
         patient_id = session.execute(
             text("SELECT patient_id FROM visits ORDER BY visited_on DESC, id LIMIT 1")
         ).scalar_one()
-        year = session.execute(text("SELECT max(effective_date) FROM transactions")).scalar_one()
-        year = year.year if year else LAST_DAY.year
+        last = session.execute(select(func.max(Transaction.effective_date))).scalar_one()
+        year = last.year if last else LAST_DAY.year
 
     def read(work: Callable[[Session], object]) -> Callable[[], object]:
         def run() -> object:
@@ -597,15 +597,19 @@ def _patient(session: Session, patient_id: str) -> Patient:
 def booking(sessions: sessionmaker[Session]) -> Callable[[], object]:
     """A visit recorded through the service, in a transaction rolled back after (so every
     run books on the same ledger)."""
+    from ledger.models import Clinic
     from ledger.programme import Readings
     from ledger.services.earning import record_visit
 
-    with sessions() as session:
-        patient_id, clinic_id, last = session.execute(text(
-            "SELECT p.id, p.clinic_id, (SELECT max(visited_on) FROM visits v"
-            " WHERE v.patient_id = p.id) FROM patients p ORDER BY p.id DESC LIMIT 1"
-        )).one()  # fmt: skip
-    day = LAST_DAY if last is None or last < LAST_DAY else last
+    with sessions() as session:  # an active patient of a clinic still taking part
+        patient_id, clinic_id = session.execute(
+            select(Patient.id, Patient.clinic_id)
+            .join(Clinic, Clinic.id == Patient.clinic_id)
+            .where(Patient.status == "active", Clinic.participating_until.is_(None))
+            .order_by(Patient.id.desc())
+            .limit(1)
+        ).one()
+    day = LAST_DAY
 
     def run() -> object:
         with sessions() as session:
@@ -619,14 +623,15 @@ def booking(sessions: sessionmaker[Session]) -> Callable[[], object]:
     return run
 
 
-def recall_scan(engine: Engine, sessions: sessionmaker[Session]) -> tuple[Callable[[], int], int]:
-    """The morning scan of the day after the data ends, its recalls deleted after each run
-    (and those patients' dates put back); and how many it queues."""
+def recall_scan(
+    sessions: sessionmaker[Session], day: dt.date = SCAN_DAY
+) -> tuple[Callable[[], int], int]:
+    """The morning scan of ``day`` (the day after the data ends), its recalls deleted after
+    each run (and those patients' dates put back); and how many it queues."""
     from bench.recall_scan import scan
     from ledger.models import Message
     from ledger.services.recall_due import refresh_recall_due
 
-    day = SCAN_DAY
     moment = dt.datetime.combine(day, dt.time(6), SEOUL)
     queued = [0]
 
@@ -645,15 +650,19 @@ def recall_scan(engine: Engine, sessions: sessionmaker[Session]) -> tuple[Callab
     return run, queued[0]
 
 
+def time_all(sessions: sessionmaker[Session], runs: int, day: dt.date = SCAN_DAY) -> list[str]:
+    """Every read, the recall scan of ``day`` and a visit booking, timed ``runs`` times."""
+    lines = [_timed(name, runs, work).line() for name, work in reads(sessions).items()]
+    scan_run, due = recall_scan(sessions, day)
+    lines.append(_timed(f"daily recall scan ({due:,} due)", runs, scan_run).line())
+    lines.append(_timed("visit booking", runs, booking(sessions)).line())
+    return lines
+
+
 def time_reads(url: str, runs: int) -> list[str]:
     engine = make_engine(url)
-    sessions = make_session_factory(engine)
     try:
-        lines = [_timed(name, runs, work).line() for name, work in reads(sessions).items()]
-        scan_run, due = recall_scan(engine, sessions)
-        lines.append(_timed(f"daily recall scan ({due:,} due)", runs, scan_run).line())
-        lines.append(_timed("visit booking", runs, booking(sessions)).line())
-        return lines
+        return time_all(make_session_factory(engine), runs)
     finally:
         engine.dispose()
 
