@@ -23,7 +23,8 @@ header with the transfers in ``details``, and its registry row (visit, redemptio
 It is written a chunk of patients at a time (``--chunk``), each chunk one database
 transaction of COPYs (psycopg's ``cursor.copy``) that also records the chunk as done, so an
 interrupted load goes on from the last chunk committed; the chunk's rows come from a random
-generator seeded by the chunk's number, so a chunk redone is the same chunk. Before the
+generator seeded by the chunk's number, so a chunk redone is the same chunk (a resumed load
+must be given the same sizes: it refuses another plan). Before the
 first chunk the secondary indexes are dropped (their definitions kept in the progress
 table) and the load runs with ``session_replication_role = replica`` (no triggers, no
 foreign-key checks); after the last, the indexes are created again, the running totals
@@ -398,8 +399,13 @@ def _setup(engine: Engine, plan: Plan) -> None:
         conn.execute(text(
             "CREATE TABLE IF NOT EXISTS bench_national_indexes (name text PRIMARY KEY, def text)"
         ))  # fmt: skip
+        conn.execute(text("CREATE TABLE IF NOT EXISTS bench_national_plan (plan text)"))
+        kept = conn.execute(text("SELECT plan FROM bench_national_plan")).scalar()
+        if kept is not None and kept != repr(plan):
+            raise SystemExit(f"refused: this database is being loaded with {kept}, not {plan!r}")
         if conn.execute(text(f"SELECT count(*) FROM {PROGRESS}")).scalar_one():
             return
+        conn.execute(text("INSERT INTO bench_national_plan VALUES (:p)"), {"p": repr(plan)})
         conn.execute(text("UPDATE districts SET participating = true,"
                           " joined_year = coalesce(joined_year, 2013)"))  # fmt: skip
         codes = _district_codes(conn)
