@@ -362,8 +362,7 @@ class Chunk:
         latest = recalls[-1] if recalls else None
         queued = dt.datetime.combine(latest, dt.time(6), SEOUL) if latest else None
         due = rules.kept_date(
-            rules.Standing(last, booked, len(recalls), latest, queued),
-            enrolled_on=enrolled, consent=consent, status="active",
+            rules.Standing(last, booked, len(recalls), latest, queued), enrolled_on=enrolled,
         )  # fmt: skip
         self.rows.add("patients", (
             pid, f"전국{n}", dt.date(1940, 1, 1) + dt.timedelta(days=n % 12000),

@@ -7,20 +7,22 @@ most twice more, 14 days after the previous recall fell due and went out, whiche
 later. A patient with no visit for 365 days is lost to follow-up and no longer recalled.
 
 ``recall_due_on`` is the day the next recall falls due, worked out from the patient's
-*standing*: their last visit and the follow-up booked at it, their recalls since (not
-cancelled; how many, and the due date and queueing moment of the latest), their consent and
-status. It is empty when no recall can fall due: no consent, left, three recalls sent, or
-lost to follow-up before the next would fall due. The daily scan reads only the patients
-whose date is in ``(today - 365 days, today]`` from ``ix_patients_recall_due``.
+*standing*: their enrolment, their last visit and the follow-up booked at it, their recalls
+since (not cancelled; how many, and the due date and queueing moment of the latest). It is
+empty when no recall can fall due: three recalls sent, or lost to follow-up before the next
+would fall due. Who may be recalled at all (consent given, still in the programme) is not
+part of it: that is the predicate of the partial index ``ix_patients_recall_due``
+(:data:`RECALLABLE`), so a patient who withdraws consent or leaves drops out of the index
+with the row's own update, and comes back with it. The daily scan reads the range of that
+index due in ``(today - 365 days, today]``.
 
 It is kept in the same transaction as every write that changes the standing, by
-:func:`refresh_recall_due`: a visit recorded (``ledger.services.earning``), a registration,
-consent changed, leaving (``ledger.services.registry``), a recall queued or revived, texts
-cancelled (``notifications.outbox``), and the recall scan's own queueing (a chunk at a time).
-Moving home clinic changes none of it; reversals keep the visit row. The bulk paths (the
-migration that added the column, the Seoul simulation) fill it with :func:`fill_recall_due`;
-``ledger verify`` recomputes it (:func:`recall_due_mismatches`) and names every patient
-whose kept date differs.
+:func:`refresh_recall_due`: a registration and a visit recorded (``ledger.services``), a
+recall queued or revived, texts cancelled (``notifications.outbox``), and the recall scan's
+own queueing (a chunk at a time). Moving home clinic, consent and leaving change none of it;
+reversals keep the visit row. The bulk paths (the migration that added the column, the Seoul
+simulation) fill it with :func:`fill_recall_due`; ``ledger verify`` recomputes it
+(:func:`recall_due_mismatches`) and names every patient whose kept date differs.
 """
 
 from __future__ import annotations
@@ -39,13 +41,15 @@ from sqlalchemy import (
     bindparam,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session, aliased
 
 from ledger.clock import SEOUL
 from ledger.models import Message, Patient, Visit
-from ledger.vocabulary import MessageKind, MessageStatus, PatientStatus
+from ledger.models.registry import RECALLABLE as RECALLABLE_SQL
+from ledger.vocabulary import MessageKind, MessageStatus
 
 __all__ = [
     "LOST_AFTER",
@@ -69,6 +73,9 @@ UNBOOKED_GAP = dt.timedelta(days=35)
 RECALL_INTERVAL = dt.timedelta(days=14)
 MAX_RECALLS = 3
 LOST_AFTER = dt.timedelta(days=365)
+
+# Who may be sent a recall at all (consent given, still in the programme).
+RECALLABLE = text(RECALLABLE_SQL)
 
 # Patients worked out per statement when refreshing or filling in bulk.
 BATCH = 2_000
@@ -143,13 +150,9 @@ def next_due(standing: Standing, enrolled_on: dt.date) -> dt.date | None:
     return (standing.last or enrolled_on) + UNBOOKED_GAP
 
 
-def kept_date(
-    standing: Standing, *, enrolled_on: dt.date, consent: bool, status: str
-) -> dt.date | None:
+def kept_date(standing: Standing, *, enrolled_on: dt.date) -> dt.date | None:
     """What ``recall_due_on`` holds for a patient: the next recall's due date, or None when
-    none can fall due (no consent, left, three sent, lost first, dates off the calendar)."""
-    if not consent or status != PatientStatus.ACTIVE:
-        return None
+    none can fall due (three sent, lost first, dates off the calendar)."""
     try:
         due = next_due(standing, enrolled_on)
     except OverflowError:  # a follow-up in 9999: it is never missed
@@ -165,8 +168,6 @@ def _standings_query(where: ColumnElement[bool] | None = None) -> Select[Any]:
         Patient.id,
         Patient.recall_due_on,
         Patient.enrolled_on,
-        Patient.sms_consent,
-        Patient.status,
         cols.last,
         cols.booked,
         cols.recalls,
@@ -178,13 +179,11 @@ def _standings_query(where: ColumnElement[bool] | None = None) -> Select[Any]:
 
 def _worked_out(rows: Iterable[Any]) -> Iterator[tuple[str, dt.date | None, dt.date | None]]:
     """(patient, kept date, the date the standing gives) for each row of the query."""
-    for pid, kept, enrolled_on, consent, status, *standing in rows:
+    for pid, kept, enrolled_on, *standing in rows:
         last, booked, recalls, latest_due, latest_queued = standing
         worked = kept_date(
             Standing(last, booked, int(recalls), latest_due, latest_queued),
             enrolled_on=enrolled_on,
-            consent=bool(consent),
-            status=status,
         )
         yield pid, kept, worked
 
@@ -252,6 +251,7 @@ def fill_recall_due(bind: Session | Connection) -> int:
 
 
 def due_between(low: dt.date, high: dt.date) -> ColumnElement[bool]:
-    """The patients whose next recall falls due after ``low`` and by ``high``: a range of
-    ``ix_patients_recall_due``."""
-    return and_(Patient.recall_due_on > low, Patient.recall_due_on <= high)
+    """The patients who may be recalled and whose next recall falls due after ``low`` and by
+    ``high``: a range of ``ix_patients_recall_due`` (its predicate repeated, so that both
+    engines use the partial index)."""
+    return and_(RECALLABLE, Patient.recall_due_on > low, Patient.recall_due_on <= high)

@@ -320,7 +320,7 @@ def leave_programme(
             record=LeavingRecord(patient=patient.id, status=status, rule_set=ruleset.label),
         )
         patient.leaving_transaction_id = booked.transaction_id
-    refresh_recall_due(session, [patient.id])  # no recall once they have left
+    session.flush()
     return patient
 
 
@@ -356,7 +356,6 @@ def update_patient(
         patient.consent_changed_at = clock.now()
         patient.consent_wording = CONSENT_WORDING
         patient.consent_recorded_by = recorded_by
-        refresh_recall_due(session, [patient.id])
     session.flush()
     return patient
 

@@ -1,9 +1,10 @@
 """Each patient's next recall date, kept on the patient row (``patients.recall_due_on``).
 
-The daily scan reads only the patients whose kept date falls due, so the date must follow
-every write that changes it, in the same transaction: registration, a visit and the
-follow-up booked at it, consent withdrawn and given again, recalls queued by the scan or
-cancelled, leaving. ``ledger verify`` works every date out again and names a wrong one; the
+The daily scan reads only the patients whose kept date falls due (among those who may be
+recalled: consent given, still in the programme), so the date must follow every write that
+changes it, in the same transaction: registration, a visit and the follow-up booked at it,
+recalls queued by the scan or cancelled; consent withdrawn and leaving take the patient out
+of the scan's index. ``ledger verify`` works every date out again and names a wrong one; the
 migration that added the column fills it for the patients already there.
 """
 
@@ -88,12 +89,14 @@ def test_the_date_follows_each_write_that_changes_it(sessions: sessionmaker[Sess
         visit(session, patient, clinic.id, dt.date(2025, 4, 1), booked=dt.date(2025, 5, 2))
     assert kept(sessions, patient) == dt.date(2025, 5, 5)  # the follow-up missed, 3 days on
 
+    # Without consent the date stands, but the patient is out of the scan's index.
     with session_scope(sessions) as session:
         update_patient(session, patient_id=patient, recorded_by="test", sms_consent=False)
-    assert kept(sessions, patient) is None  # not recalled without consent
+    assert kept(sessions, patient) == dt.date(2025, 5, 5)
+    scan_in_chunks(sessions, dt.date(2025, 5, 5), morning(dt.date(2025, 5, 5)), chunk=200)
+    assert recalled(sessions, patient) == []
     with session_scope(sessions) as session:
         update_patient(session, patient_id=patient, recorded_by="test", sms_consent=True)
-    assert kept(sessions, patient) == dt.date(2025, 5, 5)
 
     # Three scans, each recalling on the day it falls due; the next 14 days after each.
     days = [dt.date(2025, 5, 5), dt.date(2025, 5, 19), dt.date(2025, 6, 2)]
@@ -109,9 +112,11 @@ def test_the_date_follows_each_write_that_changes_it(sessions: sessionmaker[Sess
         cancel_for_patient(session, patient, reason="test", now=morning(dt.date(2025, 6, 2)))
     assert kept(sessions, patient) == dt.date(2025, 5, 5)
 
+    # Once left, the patient is out of the index: not recalled, though a recall is owed.
     with session_scope(sessions) as session:
         leave_programme(session, patient_id=patient, status="withdrawn", on=dt.date(2025, 6, 3))
-    assert kept(sessions, patient) is None
+    scan_in_chunks(sessions, dt.date(2025, 6, 4), morning(dt.date(2025, 6, 4)), chunk=200)
+    assert recalled(sessions, patient) == days  # the three cancelled ones, nothing new
     with sessions() as session:
         assert recall_mismatches(session, patient) == []
 

@@ -1,9 +1,10 @@
 """Each patient's next recall date on the patient row, so the daily scan reads by index.
 
 - ``patients.recall_due_on``: the day the patient's next recall falls due, empty when none
-  can (no consent, left, three recalls sent, lost to follow-up first). Added with a plain
-  ``ALTER TABLE ... ADD COLUMN`` (no table rebuild).
-- ``ix_patients_recall_due (recall_due_on, id)``: the scan reads the range of dates due
+  can (three recalls sent, lost to follow-up first). Added with a plain ``ALTER TABLE ...
+  ADD COLUMN`` (no table rebuild).
+- ``ix_patients_recall_due (recall_due_on, id)``, partial: only patients who may be sent a
+  recall (consent given, still in the programme). The scan reads the range of dates due
   today, in that order, a chunk at a time.
 
 The column is filled here from the visits and recalls, a batch of patients per statement, by
@@ -25,12 +26,21 @@ down_revision = "0012_staff"
 branch_labels = None
 depends_on = None
 
+RECALLABLE = "sms_consent AND status = 'active'"
+
 
 def upgrade() -> None:
     from ledger.services.recall_due import fill_recall_due
 
     op.add_column("patients", sa.Column("recall_due_on", sa.Date(), nullable=True))
-    op.create_index("ix_patients_recall_due", "patients", ["recall_due_on", "id"])
+    recallable = sa.text(RECALLABLE)
+    op.create_index(
+        "ix_patients_recall_due",
+        "patients",
+        ["recall_due_on", "id"],
+        postgresql_where=recallable,
+        sqlite_where=recallable,
+    )
     fill_recall_due(op.get_bind())
 
 
