@@ -362,7 +362,8 @@ def ledger() -> None:
 @ledger.command("verify")
 def ledger_verify() -> None:
     """Recompute every balance, limit counter and read-model figure (the reports' and the
-    settlements') from the entries and events; exit 1 on any mismatch, each named."""
+    settlements') from the entries and events, and every patient's next recall date from
+    their visits and recalls; exit 1 on any mismatch, each named."""
     with database() as engine:
         writers = make_session_factory(engine)
         with read_scope(make_reader_factory(engine), writers) as session:
@@ -372,7 +373,10 @@ def ledger_verify() -> None:
     if mismatches:
         click.echo(f"{len(mismatches)} mismatch(es): the ledger's kept totals are wrong")
         sys.exit(1)
-    click.echo("ledger verified: every balance, counter and report figure matches its entries")
+    click.echo(
+        "ledger verified: every balance, counter and report figure matches its entries,"
+        " every next recall date its visits and recalls"
+    )
 
 
 @ledger.command("rebuild-read-models")

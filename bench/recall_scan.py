@@ -5,13 +5,15 @@
 The database is ``MILEAGE_DATABASE_URL`` when set (PostgreSQL: it should be empty or
 already filled by this bench at the same size), else a SQLite file in a temporary directory.
 It is migrated, then filled in bulk (multi-row inserts of accounts, patients, visits and
-earlier recalls; no services, for speed): patients enrolled over three years in the
+earlier recalls; no services, for speed; then each patient's next recall date worked out as the
+migration does): patients enrolled over three years in the
 participating districts, most with visits, some with a follow-up booked, some overdue with
 one to three earlier recalls, some lost, some without consent, some who left.
 
 The scan is timed as the scheduler runs it (``jobs.tasks.recall_overdue``): chunks of
 ``--chunk`` patients owed a recall, each chunk in a transaction of its own. After each run
-the recalls it queued are deleted, so every run does the same work; the median of
+the recalls it queued are deleted (and those patients' next recall dates put back), so
+every run does the same work; the median of
 ``--runs`` is printed with the lowest and highest, and how many patients were due.
 """
 
@@ -41,6 +43,7 @@ from ledger.models import Account, Balance, Clinic, District, Message, Patient, 
 from ledger.programme import Readings
 from ledger.services.clinics import register_clinic
 from ledger.services.earning import record_visit
+from ledger.services.recall_due import fill_recall_due, refresh_recall_due
 from ledger.services.registry import register_patient
 from ledger.vocabulary import MessageKind, MessageStatus, PatientStatus
 from notifications.calendar import SendingCalendar
@@ -169,6 +172,8 @@ def fill(engine: Engine, sessions: sessionmaker[Session], patients: int, seed: i
             recalls = [m for p in people for m in _recall_rows(p)]
             if recalls:
                 conn.execute(insert(Message), recalls)
+    with engine.begin() as conn:  # the patients' next recall dates, as the migration fills them
+        fill_recall_due(conn)
     return patients
 
 
@@ -244,13 +249,14 @@ def _visit_rows(
 
 def _recall_rows(person: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """The recalls earlier mornings' scans queued: the first when the patient fell overdue,
-    then 14 days apart, three at most (so the bench day finds only what falls due on it)."""
+    then 14 days apart, three at most, none once lost (so the bench day finds only what falls
+    due on it)."""
     base = person["visit_days"][-1] if person["visit_days"] else person["enrolled"]
     booked = person["booked"]
     due = booked + dt.timedelta(days=3) if booked else base + dt.timedelta(days=35)
     for j in range(3):
-        if due >= BENCH_DAY or BENCH_DAY - base > dt.timedelta(days=365):
-            return
+        if due >= BENCH_DAY or due - base > dt.timedelta(days=365):
+            return  # none on the bench day or later, nor once lost
         moment = _morning(due)
         yield {
             "id": f"msg_bench{person['n']:010d}_{j}",
@@ -271,7 +277,9 @@ def _recall_rows(person: dict[str, Any]) -> Iterator[dict[str, Any]]:
         due += dt.timedelta(days=14)
 
 
-def scan(sessions: sessionmaker[Session], *, chunk: int, moment: dt.datetime) -> int:
+def scan(
+    sessions: sessionmaker[Session], *, chunk: int, moment: dt.datetime, day: dt.date = BENCH_DAY
+) -> int:
     """The scheduler's morning scan, chunk by chunk: how many recalls it queued."""
     calendar = SendingCalendar()
     queued, after = 0, None
@@ -279,7 +287,7 @@ def scan(sessions: sessionmaker[Session], *, chunk: int, moment: dt.datetime) ->
 
         def one_chunk(session: Session, after: str | None = after) -> RecallScan:
             return scan_recalls(
-                session, today=BENCH_DAY, now=moment, calendar=calendar, after=after, limit=chunk
+                session, today=day, now=moment, calendar=calendar, after=after, limit=chunk
             )
 
         result = run_in_transaction(sessions, one_chunk)
@@ -299,8 +307,11 @@ def time_scan(
         started = time.perf_counter()
         due = scan(sessions, chunk=chunk, moment=moment)
         seconds.append(time.perf_counter() - started)
-        with engine.begin() as conn:  # so that the next run has the same work to do
-            conn.execute(delete(Message).where(Message.created_at == moment))
+        with session_scope(sessions) as session:  # so that the next run has the same work
+            recalled = session.execute(
+                delete(Message).where(Message.created_at == moment).returning(Message.patient_id)
+            ).scalars()
+            refresh_recall_due(session, list(recalled))
     return Timing(patients, due, seconds)
 
 

@@ -5,7 +5,10 @@ last visit (or enrolment) when nothing was booked. They are recalled then, and a
 more, 14 days apart; then not again until they next visit. A patient with no visit for 365
 days is lost to follow-up: counted in reports, no longer recalled.
 
-Who is owed a recall today is selected in one statement, set-based: each rule is a
+Who is owed a recall today is selected in one statement, set-based, by index: each patient's
+next recall date is kept on their row (``patients.recall_due_on``, kept by
+``ledger.services.recall_due`` with every write that changes it), and the scan reads only the
+range of ``ix_patients_recall_due`` due today, not every patient. On that range each rule is a
 comparison of a stored date with a bound one, and each patient's last visit and recalls are
 read from an index (``ix_visits_patient_day``, ``ix_messages_patient``), so the scan reads
 no patient's history into Python. Only the few found due are worked out here.
@@ -24,16 +27,44 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    String,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.orm import Session
 
 from ledger.clock import SEOUL
 from ledger.models import District, Message, Patient, Visit
+from ledger.services.recall_due import (
+    LOST_AFTER,
+    MAX_RECALLS,
+    MISSED_GRACE,
+    RECALL_INTERVAL,
+    UNBOOKED_GAP,
+    Standing,
+    due_between,
+    next_due,
+    standing_columns,
+)
 from ledger.vocabulary import MessageKind, MessageStatus, PatientStatus
 from notifications.calendar import SendingCalendar
-from notifications.outbox import queue_recall
+from notifications.outbox import Owed, queue_recalls
 
 __all__ = [
+    "LOST_AFTER",
+    "MAX_RECALLS",
+    "MISSED_GRACE",
+    "RECALL_INTERVAL",
+    "UNBOOKED_GAP",
     "Overdue",
     "RecallScan",
     "district_message_report",
@@ -47,11 +78,6 @@ log = logging.getLogger("notifications.recalls")
 # it is written (so nothing needs taking back); any other error stops the run as before.
 BAD_ROW = (ArithmeticError, ValueError)
 
-MISSED_GRACE = dt.timedelta(days=3)
-UNBOOKED_GAP = dt.timedelta(days=35)
-RECALL_INTERVAL = dt.timedelta(days=14)
-MAX_RECALLS = 3
-LOST_AFTER = dt.timedelta(days=365)
 CAME_BACK_WITHIN = dt.timedelta(days=15)
 ONE_DAY = dt.timedelta(days=1)
 
@@ -65,54 +91,20 @@ class Overdue:
     lost: bool
 
 
-@dataclass(frozen=True)
-class _Standing:
-    """What the scan reads of one patient: the last visit and the follow-up booked at it,
-    and the recalls since (how many, and the due date and queueing moment of the latest)."""
-
-    last: dt.date | None
-    booked: dt.date | None
-    recalls: int
-    latest_due: dt.date | None
-    latest_queued: dt.datetime | None
-
-
 def _standing_query(
-    *, today: dt.date, district: str | None = None, after: str | None = None, due_only: bool
+    *, today: dt.date, district: str | None = None, due_only: bool
 ) -> Select[Patient, Any, Any, Any, Any, Any]:
-    """Active patients of participating districts who are lost or overdue today, in id
-    order, with their standing: one statement over the patients in id order, each patient's
-    figures correlated look-ups on covering indexes, so a chunk (``LIMIT``) stops early.
+    """Active patients of participating districts who are lost or overdue today, with their
+    standing (each figure a correlated look-up on a covering index).
 
-    With ``due_only``, only the consenting patients owed a recall today. Every rule is a
-    comparison of a stored date with a bound one (no date arithmetic in SQL, the same on
-    both engines), so the database does the selecting.
+    With ``due_only``, only the consenting patients owed a recall today, read by their kept
+    next recall date (``patients.recall_due_on``, ledger.services.recall_due): the range of
+    ``ix_patients_recall_due`` that falls due within the last year and by today, in that
+    index's order. The rules are applied on top (every rule a comparison of a stored date
+    with a bound one, the same on both engines), so a kept date is only ever where to look.
     """
-    same_day = aliased(Visit, name="same_day")
-    last = (
-        select(func.max(Visit.visited_on))
-        .where(Visit.patient_id == Patient.id)
-        .correlate(Patient)
-        .scalar_subquery()
-    )
-    booked = (
-        select(func.max(same_day.next_visit_on))
-        .where(same_day.patient_id == Patient.id, same_day.visited_on == last)
-        .correlate(Patient)
-        .scalar_subquery()
-    )
-    base = func.coalesce(last, Patient.enrolled_on)
-    since = (
-        Message.patient_id == Patient.id,
-        Message.kind == MessageKind.RECALL,
-        Message.status != MessageStatus.CANCELLED,
-        Message.due_date > base,
-    )
-    recalls = select(func.count()).where(*since).correlate(Patient).scalar_subquery()
-    latest = select(Message.due_date).where(*since).correlate(Patient)
-    latest = latest.order_by(Message.due_date.desc()).limit(1)
-    latest_due = latest.scalar_subquery()
-    latest_queued = latest.with_only_columns(Message.created_at).scalar_subquery()
+    cols = standing_columns()
+    base, booked, recalls = cols.base, cols.booked, cols.recalls
     lost = base < today - LOST_AFTER
     overdue = and_(
         base >= today - LOST_AFTER,
@@ -130,38 +122,35 @@ def _standing_query(
         .correlate(Patient)
         .exists()
     )
-    query = (
-        select(Patient, last, booked, recalls, latest_due, latest_queued)
-        .where(Patient.status == PatientStatus.ACTIVE, participating)
-        .order_by(Patient.id)
+    query = select(Patient, cols.last, booked, recalls, cols.latest_due, cols.latest_queued).where(
+        Patient.status == PatientStatus.ACTIVE, participating
     )
     if district is not None:
         query = query.where(Patient.district == district)
-    if after is not None:
-        query = query.where(Patient.id > after)
     if not due_only:
-        return query.where(or_(lost, overdue))
+        return query.where(or_(lost, overdue)).order_by(Patient.id)
     # 14 days after the previous recall fell due and went out, whichever came later.
     went_out_by = dt.datetime.combine(today - RECALL_INTERVAL + ONE_DAY, dt.time(), SEOUL)
     return query.where(
+        due_between(today - LOST_AFTER, today),
         Patient.sms_consent.is_(True),
         overdue,
         or_(
             recalls == 0,
             and_(
                 recalls < MAX_RECALLS,
-                latest_due <= today - RECALL_INTERVAL,
-                latest_queued < went_out_by,
+                cols.latest_due <= today - RECALL_INTERVAL,
+                cols.latest_queued < went_out_by,
             ),
         ),
-    )
+    ).order_by(Patient.recall_due_on, Patient.id)
 
 
 def _standings(
     session: Session, query: Select[Patient, Any, Any, Any, Any, Any]
-) -> Iterator[tuple[Patient, _Standing]]:
+) -> Iterator[tuple[Patient, Standing]]:
     for patient, last, booked, recalls, latest_due, latest_queued in session.execute(query):
-        yield patient, _Standing(last, booked, int(recalls), latest_due, latest_queued)
+        yield patient, Standing(last, booked, int(recalls), latest_due, latest_queued)
 
 
 def overdue_patients(
@@ -177,25 +166,16 @@ def overdue_patients(
             _skipped(patient, error)
 
 
-def _overdue(patient: Patient, standing: _Standing, today: dt.date) -> Overdue:
+def _overdue(patient: Patient, standing: Standing, today: dt.date) -> Overdue:
     """The patient's standing today, once the query has found them overdue or lost."""
     last = standing.last
     base = last or patient.enrolled_on
     if today - base > LOST_AFTER:
         return Overdue(patient, last, None, 0, lost=True)
-    sent = standing.recalls
-    if sent >= MAX_RECALLS:
-        return Overdue(patient, last, None, sent, lost=False)
-    if sent and standing.latest_due is not None and standing.latest_queued is not None:
-        # 14 days after the previous recall went out: a patient found overdue late (a new
-        # district, a scheduler that was down) is not recalled again the next morning.
-        queued_on = standing.latest_queued.astimezone(SEOUL).date()
-        due = max(standing.latest_due, queued_on) + RECALL_INTERVAL
-    elif standing.booked:
-        due = standing.booked + MISSED_GRACE
-    else:
-        due = base + UNBOOKED_GAP
-    return Overdue(patient, last, due if due <= today else None, sent + 1, lost=False)
+    due = next_due(standing, patient.enrolled_on)
+    if due is None:
+        return Overdue(patient, last, None, standing.recalls, lost=False)
+    return Overdue(patient, last, due if due <= today else None, standing.recalls + 1, lost=False)
 
 
 def _skipped(patient: Patient, error: BaseException) -> None:
@@ -208,10 +188,18 @@ def _skipped(patient: Patient, error: BaseException) -> None:
 
 @dataclass(frozen=True)
 class RecallScan:
-    """What a scan queued, and the patient the next chunk starts after."""
+    """What a scan queued, and where the next chunk starts: after ``last`` (the kept recall
+    date and id of the chunk's last patient, as the scan's cursor; None when none is left)."""
 
     queued: int
-    last: str | None  # None when no patient is left to scan
+    last: str | None
+
+
+def _after(cursor: str) -> ColumnElement[bool]:
+    day, _, patient_id = cursor.partition(" ")
+    return tuple_(Patient.recall_due_on, Patient.id) > tuple_(
+        literal(dt.date.fromisoformat(day), Date()), literal(patient_id, String())
+    )
 
 
 def scan_recalls(
@@ -224,44 +212,50 @@ def scan_recalls(
     limit: int | None = None,
 ) -> RecallScan:
     """Queue every recall owed today (idempotent: one per patient and due date): to every
-    patient owed one, or to a chunk of them, the first ``limit`` after ``after`` in id order.
+    patient owed one, or to a chunk of them: the next ``limit`` patients whose kept recall
+    date falls due today, after the cursor ``after`` (a previous chunk's ``last``).
 
-    The patients owed one are selected in SQL (:func:`_standing_query`): consenting, active
+    Two statements find them: the chunk's patients read from the range of
+    ``ix_patients_recall_due`` due today, in its order (an index range, stopped at the
+    ``LIMIT``); then the rules on those alone (:func:`_standing_query`): consenting, active
     patients of participating districts, overdue and not lost, with fewer than three recalls
-    since their last visit and the latest 14 days past. A scan in chunks, each in a short
-    transaction of its own, lets other writers in between (SQLite has one writer at a time).
+    since their last visit and the latest 14 days past. Their recalls are queued set-based
+    (``notifications.outbox.queue_recalls``), which moves their kept dates on. A scan in
+    chunks, each in a short transaction of its own, lets other writers in between (SQLite
+    has one writer at a time).
     """
-    query = _standing_query(today=today, after=after, due_only=True)
+    chunk = (
+        select(Patient.id, Patient.recall_due_on)
+        .where(due_between(today - LOST_AFTER, today))
+        .order_by(Patient.recall_due_on, Patient.id)
+    )
+    if after is not None:
+        chunk = chunk.where(_after(after))
     if limit is not None:
-        query = query.limit(limit)
+        chunk = chunk.limit(limit)
+    candidates = session.execute(chunk).all()
+    if not candidates:
+        return RecallScan(0, None)
     if session.get_bind().dialect.name == "postgresql":
-        # Priced as a pass over every patient, the statement is compiled by the JIT, which
-        # takes longer (half a second) than a chunk's 200 patients do to find.
+        # Priced as a pass over many patients, the statement would be compiled by the JIT,
+        # which takes longer (half a second) than a chunk's 200 patients do to work out.
         session.execute(text("SET LOCAL jit = off"))
-    queued = found = 0
-    last: str | None = None
+    query = _standing_query(today=today, due_only=True).where(
+        Patient.id.in_([patient_id for patient_id, _ in candidates])
+    )
+    owed = []
     for patient, standing in list(_standings(session, query)):
-        found += 1
-        last = patient.id
         try:
             overdue = _overdue(patient, standing, today)
         except BAD_ROW as error:
             _skipped(patient, error)
             continue
-        if overdue.due is None or overdue.lost:
-            continue
-        message = queue_recall(
-            session,
-            patient=patient,
-            clinic_id=patient.clinic_id,
-            due=overdue.due,
-            sequence=overdue.sequence,
-            now=now,
-            calendar=calendar,
-        )
-        queued += message is not None
-    more = limit is not None and found == limit
-    return RecallScan(queued, last if more else None)
+        if overdue.due is not None and not overdue.lost:
+            owed.append(Owed(patient, patient.clinic_id, overdue.due, overdue.sequence))
+    queued = queue_recalls(session, owed, now=now, calendar=calendar)
+    more = limit is not None and len(candidates) == limit
+    patient_id, due = candidates[-1]
+    return RecallScan(queued, f"{due} {patient_id}" if more else None)
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.db import make_engine, make_session_factory, session_scope
 from ledger.migrate import upgrade
+from ledger.settings import get_settings
 from tests.pgcluster import running_cluster
 
 ENGINES = ["sqlite", "postgresql"]
@@ -98,10 +100,17 @@ def new_database(kind: str, request: pytest.FixtureRequest, tmp_dir: Path) -> st
         return f"sqlite:///{path}"
     server: str = request.getfixturevalue("pg_server")
     template_name: str = request.getfixturevalue("pg_template")
-    name = f"mileage_test_{os.getpid()}_{n}"
+    return create_database(server, f"mileage_test_{os.getpid()}_{n}", template=template_name)
+
+
+def create_database(server: str, name: str, *, template: str | None = None) -> str:
+    """Create database ``name`` on the PostgreSQL ``server`` (a copy of ``template``, if
+    given); its URL."""
     admin = make_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {template_name}"))
+        conn.execute(
+            text(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+        )
     admin.dispose()
     return make_url(server).set(database=name).render_as_string(False)
 
@@ -128,3 +137,12 @@ def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work is committed when the test passes."""
     with session_scope(sessions) as s:
         yield s
+
+
+@pytest.fixture
+def command_line(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """``mileage``'s command line (``api.cli.main``) on the module's test database."""
+    monkeypatch.setenv("MILEAGE_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()

@@ -20,6 +20,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,6 +31,8 @@ from ledger.vocabulary import ClinicKind, Condition, PatientStatus, values
 CLINIC_KINDS = values(ClinicKind)
 PATIENT_STATUSES = values(PatientStatus)
 CONDITIONS = values(Condition)
+# Who may be sent a recall at all: the predicate of the recall scan's partial index.
+RECALLABLE = "sms_consent AND status = 'active'"
 
 
 class District(Base):
@@ -84,6 +87,13 @@ class Patient(Base):
             name="personal_data_whole",
         ),
         CheckConstraint("name IS NOT NULL OR status <> 'active'", name="erased_has_left"),
+        Index(
+            "ix_patients_recall_due",
+            "recall_due_on",
+            "id",
+            postgresql_where=text(RECALLABLE),
+            sqlite_where=text(RECALLABLE),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -106,6 +116,8 @@ class Patient(Base):
     enrolment_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
     leaving_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
     created_at: Mapped[dt.datetime] = mapped_column(TZDateTime(), default=now)
+    # The day the next recall falls due; None when none can (ledger.services.recall_due).
+    recall_due_on: Mapped[dt.date | None] = mapped_column(Date)
 
     @property
     def erased(self) -> bool:

@@ -64,6 +64,16 @@ class Reading:
             ).scalar_one()
         return normal_sign(account.type) * int(raw)
 
+    def balances(self, account_ids: Iterable[int]) -> dict[int, int]:
+        """The balances now of many accounts on their normal sides, in one statement."""
+        rows = self.session.execute(
+            select(Account.id, Account.type, func.coalesce(func.sum(Balance.balance), 0))
+            .outerjoin(Balance, Balance.account_id == Account.id)
+            .where(Account.id.in_(set(account_ids)))
+            .group_by(Account.id, Account.type)
+        )
+        return {a: normal_sign(AccountType(t)) * int(raw) for a, t, raw in rows}
+
     def counter(self, account_id: int, key: str) -> Counter:
         row = self.session.get(LimitCounter, (account_id, key))
         return Counter(row.amount, row.count) if row else Counter()

@@ -32,6 +32,7 @@ from ledger.services.clinics import district_account, ensure_participating, get_
 from ledger.services.events import check_event_date, rules_for
 from ledger.services.periods import period_for
 from ledger.services.reading import balance
+from ledger.services.recall_due import refresh_recall_due
 from ledger.services.registry import ensure_active, get_patient, home_clinic_on
 from ledger.vocabulary import Condition, TransactionKind, values
 
@@ -119,7 +120,7 @@ def record_visit(
             recorded_by=recorded_by,
         )
     )
-    session.flush()
+    refresh_recall_due(session, [patient.id])  # flushes the visit first
     return Recorded(
         visit_id,
         booked.transaction_id,

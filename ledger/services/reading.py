@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ __all__ = [
     "HistoryPage",
     "InvalidCursor",
     "balance",
+    "balances_of",
     "history",
     "transaction",
     "transaction_by_number",
@@ -44,6 +46,11 @@ def balance(session: Session, account_id: int, *, as_of: dt.date | None = None) 
     """
     repo = LedgerRepository(session)
     return repo.balance(_account(repo, account_id), as_of=as_of)
+
+
+def balances_of(session: Session, account_ids: Iterable[int]) -> dict[int, int]:
+    """Many accounts' balances now, on their normal sides (unknown accounts left out)."""
+    return LedgerRepository(session).balances(account_ids)
 
 
 def history(

@@ -38,6 +38,7 @@ from ledger.services.events import check_event_date, rules_for
 from ledger.services.identity import erased_before
 from ledger.services.periods import period_for
 from ledger.services.reading import balance
+from ledger.services.recall_due import refresh_recall_due
 from ledger.text import normalise_name, unsafe_character
 from ledger.vocabulary import (
     LEAVING_STATUSES,
@@ -237,7 +238,7 @@ def register_patient(
         counts=[Count(clinic.district, clinic.id, "registered")],
     )
     patient.enrolment_transaction_id = booked.transaction_id
-    session.flush()
+    refresh_recall_due(session, [patient.id])
     return Registered(patient, booked.transaction_id, awards_from(booked.outcomes))
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ledger.repository import LedgerRepository, figures
+from ledger.services.recall_due import recall_due_mismatches
 
 __all__ = ["Mismatch", "rebuild_read_models", "verify"]
 
@@ -20,14 +21,16 @@ class Mismatch:
     where: str
     kept: str
     recomputed: str
+    source: str = "entries"
 
     def __str__(self) -> str:
-        return f"{self.what} {self.where}: kept {self.kept}, entries give {self.recomputed}"
+        return f"{self.what} {self.where}: kept {self.kept}, {self.source} give {self.recomputed}"
 
 
 def verify(session: Session) -> list[Mismatch]:
     """Every balance row, limit counter, transaction and read-model row that disagrees with
-    the entries.
+    the entries, and every patient whose kept next recall date disagrees with their visits
+    and recalls.
 
     Begun here, the check reads one snapshot on PostgreSQL too (REPEATABLE READ): bookings
     committed while it runs, between its statements, are not mistaken for mismatches. (A
@@ -54,6 +57,16 @@ def verify(session: Session) -> list[Mismatch]:
         found.append(Mismatch("transaction", str(transaction), "legs", f"sum {total}"))
     for transaction in repo.orphan_legs():
         found.append(Mismatch("legs", f"transaction {transaction}", "no header", "header"))
+    for patient, kept_on, worked_out in recall_due_mismatches(session):
+        found.append(
+            Mismatch(
+                "next recall date",
+                f"patient {patient}",
+                str(kept_on or "none"),
+                str(worked_out or "none"),
+                source="visits and recalls",
+            )
+        )
     return found + read_model_mismatches(session)
 
 

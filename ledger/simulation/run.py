@@ -23,6 +23,7 @@ from ledger.repository import figures
 from ledger.services.access import create_key
 from ledger.services.clinics import district_account
 from ledger.services.events import rule_book
+from ledger.services.recall_due import fill_recall_due
 from ledger.simulation.books import Booking, Books
 from ledger.simulation.days import Calendar, month_index
 from ledger.simulation.evaluate import RECORDED_BY, Evaluator
@@ -99,6 +100,7 @@ def simulate_seoul(
                     writer.close()
             books.forget_year(year)
     with session_scope(sessions) as session:
+        fill_recall_due(session)  # the visits and patients were written in bulk
         _demo_keys(session, world, books, result)
         # Written in bulk below the booking, the history's read models are counted once,
         # set-based, at the end (as ``mileage ledger rebuild-read-models`` does).

@@ -23,12 +23,14 @@ The package is split by who owns the transaction:
 
 from notifications.outbox.dispatcher import Dispatched, Pacer, dispatch, real_pacer, virtual_pacer
 from notifications.outbox.queue import (
+    Owed,
     cancel_for_patient,
     close_failed,
     forget_texts,
     list_messages,
     on_visit,
     queue_recall,
+    queue_recalls,
     queue_reminder,
 )
 from notifications.outbox.reconciler import reconcile
@@ -36,6 +38,7 @@ from notifications.outbox.status import record_status
 
 __all__ = [
     "Dispatched",
+    "Owed",
     "Pacer",
     "cancel_for_patient",
     "close_failed",
@@ -44,6 +47,7 @@ __all__ = [
     "list_messages",
     "on_visit",
     "queue_recall",
+    "queue_recalls",
     "queue_reminder",
     "real_pacer",
     "reconcile",

@@ -9,21 +9,24 @@ no text behind; the worker (``dispatcher``) sends only what has been committed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ledger.ids import new_id
 from ledger.models import Clinic, Message, NoSendDay, Patient
-from ledger.repository.missing import insert_missing
-from ledger.services.reading import balance
+from ledger.repository.missing import ignoring_existing, insert_missing
+from ledger.services.reading import balance, balances_of
+from ledger.services.recall_due import refresh_recall_due
 from ledger.vocabulary import MessageKind, MessageStatus, PatientStatus
 from notifications.calendar import SendingCalendar
 from notifications.templates import render
 
 __all__ = [
+    "Owed",
     "cancel_for_patient",
     "close_failed",
     "forget_texts",
@@ -31,6 +34,7 @@ __all__ = [
     "no_send_days",
     "on_visit",
     "queue_recall",
+    "queue_recalls",
     "queue_reminder",
 ]
 
@@ -121,23 +125,96 @@ def queue_recall(
     calendar: SendingCalendar,
 ) -> Message | None:
     """Queue a recall for an overdue patient, for the next sending window from ``now``."""
-    if not patient.sms_consent or patient.status != PatientStatus.ACTIVE:
+    owed = [Owed(patient, clinic_id, due, sequence)]
+    if not queue_recalls(session, owed, now=now, calendar=calendar):
         return None
-    return _upsert(
-        session,
-        patient_id=patient.id,
-        district=patient.district,
-        kind=MessageKind.RECALL,
-        due_date=due,
-        sequence=sequence,
-        clinic_id=clinic_id,
-        body=_preview(session, patient, clinic_id, MessageKind.RECALL, due),
-        not_before=calendar.next_opening(now, no_send_days(session, patient.district)),
-        status=MessageStatus.QUEUED,
-        closed_reason=None,
-        created_at=now,
-        updated_at=now,
+    return session.execute(
+        select(Message).where(
+            Message.patient_id == patient.id,
+            Message.kind == MessageKind.RECALL,
+            Message.due_date == due,
+        )
+    ).scalar_one()
+
+
+@dataclass(frozen=True)
+class Owed:
+    """A recall a patient is owed: its due date and its place in the series (1 to 3)."""
+
+    patient: Patient
+    clinic_id: str | None
+    due: dt.date
+    sequence: int
+
+
+def queue_recalls(
+    session: Session, owed: Sequence[Owed], *, now: dt.datetime, calendar: SendingCalendar
+) -> int:
+    """Queue the recalls owed (to consenting, active patients), set-based: a few statements
+    for the lot, not a few for each. Each is one message per patient and due date: queued if
+    new, revived if cancelled, else left as it is (two scans at once queue it once). The
+    patients' next recall dates move on with them. How many patients have their recall.
+    """
+    owed = [o for o in owed if o.patient.sms_consent and o.patient.status == PatientStatus.ACTIVE]
+    if not owed:
+        return 0
+    closed = {d: no_send_days(session, d) for d in sorted({o.patient.district for o in owed})}
+    clinic_ids = {o.clinic_id or o.patient.clinic_id for o in owed}
+    found = session.execute(select(Clinic.id, Clinic.name).where(Clinic.id.in_(clinic_ids)))
+    clinics = {clinic_id: name for clinic_id, name in found}
+    balances = balances_of(session, [o.patient.account_id for o in owed])
+    rows = [
+        {
+            "patient_id": o.patient.id,
+            "district": o.patient.district,
+            "kind": MessageKind.RECALL,
+            "due_date": o.due,
+            "sequence": o.sequence,
+            "clinic_id": o.clinic_id,
+            "body": render(
+                MessageKind.RECALL,
+                name=o.patient.name or "",
+                clinic=clinics.get(o.clinic_id or o.patient.clinic_id, ""),
+                due=o.due,
+                balance=balances[o.patient.account_id],
+            ),
+            "not_before": calendar.next_opening(now, closed[o.patient.district]),
+            "status": MessageStatus.QUEUED,
+            "closed_reason": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for o in owed
+    ]
+    session.flush()
+    session.execute(
+        ignoring_existing(session, Message),
+        [{"id": new_id("msg"), "attempts": 0, **r} for r in rows],
     )
+    # Those cancelled before (a visit, consent withdrawn) are queued again, as they are now.
+    cancelled = session.execute(
+        select(Message.id, Message.patient_id, Message.due_date).where(
+            Message.patient_id.in_([o.patient.id for o in owed]),
+            Message.kind == MessageKind.RECALL,
+            Message.status == MessageStatus.CANCELLED,
+        )
+    ).all()
+    wanted = {(r["patient_id"], r["due_date"]): r for r in rows}
+    revived = [
+        {"m_id": mid, **{f"v_{k}": v for k, v in wanted[(pid, due)].items()}}
+        for mid, pid, due in cancelled
+        if (pid, due) in wanted
+    ]
+    if revived:
+        table = cast(Table, Message.__table__)
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("m_id"))
+            .values({k: bindparam(f"v_{k}") for k in rows[0]}),
+            revived,
+        )
+    refresh_recall_due(session, [o.patient.id for o in owed])
+    return len(owed)
 
 
 def cancel_for_patient(
@@ -149,17 +226,21 @@ def cancel_for_patient(
     kinds: Iterable[str] = (MessageKind.REMINDER, MessageKind.RECALL),
 ) -> int:
     """Cancel the patient's queued texts (consent withdrawn, the patient left, came back)."""
+    wanted = list(kinds)
     result = session.execute(
         update(Message)
         .where(
             Message.patient_id == patient_id,
             Message.status == MessageStatus.QUEUED,
-            Message.kind.in_(list(kinds)),
+            Message.kind.in_(wanted),
         )
         .values(status=MessageStatus.CANCELLED, closed_reason=reason, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    cancelled = int(getattr(result, "rowcount", 0) or 0)
+    if cancelled and MessageKind.RECALL in wanted:
+        refresh_recall_due(session, [patient_id])  # a cancelled recall no longer counts
+    return cancelled
 
 
 def close_failed(session: Session, patient_id: str, *, reason: str) -> int:
@@ -201,6 +282,7 @@ def forget_texts(session: Session, patient_id: str, *, now: dt.datetime) -> int:
             )
             .execution_options(synchronize_session=False)
         )
+    refresh_recall_due(session, [patient_id])
     result = session.execute(
         update(Message)
         .where(Message.patient_id == patient_id, Message.body.is_not(None))

@@ -17,7 +17,6 @@ import json
 import random
 import unicodedata
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,14 +140,6 @@ def verify_command(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
 @pytest.fixture(scope="module")
 def clinic(client: TestClient, city: dict[str, str], key_for: Any) -> ClinicSetup:
     return new_clinic(client, city, key_for)
-
-
-@pytest.fixture
-def command_line(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("MILEAGE_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_after_erasure_no_table_holds_the_name_phone_or_birth_date(

@@ -3,19 +3,16 @@ patients table, which other tables refer to, and must keep every row and every k
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from ledger.db import make_engine
 from ledger.migrate import downgrade, upgrade
 from tests.conftest import ENGINES
+from tests.ledger.conftest import database_at
 
 BEFORE = "0008_audit"  # the revision before erasure: patients' personal data NOT NULL
 
@@ -41,20 +38,7 @@ ROWS = [
 @pytest.fixture(params=ENGINES)
 def populated(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A database migrated to the revision before erasure, holding a clinic and a patient."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'before.sqlite3'}")
-    else:
-        server: str = request.getfixturevalue("pg_server")
-        name = f"mileage_before_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        admin = make_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f"CREATE DATABASE {name}"))
-        admin.dispose()
-        engine = make_engine(make_url(server).set(database=name).render_as_string(False))
-    upgrade(engine, BEFORE)
-    with engine.begin() as connection:
-        for statement in ROWS:
-            connection.execute(text(statement))
+    engine = database_at(request, tmp_path, BEFORE, ROWS)
     yield engine
     engine.dispose()
 

@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -42,7 +42,6 @@ from ledger.models import (
 from ledger.programme import Readings
 from ledger.services.earning import record_visit
 from ledger.services.reading import balance
-from ledger.settings import get_settings
 from notifications.calendar import SendingCalendar
 from tests.api.conftest import TODAY, KeyMaker
 from tests.api.helpers import new_clinic, new_patient
@@ -587,36 +586,32 @@ def test_imported_rows_are_recorded_and_audited_as_the_mileage_import(
     assert visit.recorded_by == "mileage import"
 
 
-@pytest.fixture
-def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("MILEAGE_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
-
-
 def test_the_import_command_reports_counts_and_writes_the_error_file(
-    cli: CliRunner, sessions: sessionmaker[Session], history: History, tmp_path: Path
+    command_line: CliRunner, sessions: sessionmaker[Session], history: History, tmp_path: Path
 ) -> None:
     clinics = history.clinics("C1", encoding="cp949")
-    result = cli.invoke(main, ["import", "clinics", str(clinics)])
+    result = command_line.invoke(main, ["import", "clinics", str(clinics)])
     assert result.exit_code == 0, result.output
     assert "read as cp949" in result.output
     assert "imported 1, already imported 0, rejected 0" in result.output
 
     patients = history.patients([history.patient("P1"), history.patient("P2", clinic="C9")])
     errors = tmp_path / "rejected.csv"
-    result = cli.invoke(main, ["import", "patients", str(patients), "--errors", str(errors)])
+    result = command_line.invoke(
+        main, ["import", "patients", str(patients), "--errors", str(errors)]
+    )
     assert result.exit_code == 1, result.output
     assert "imported 1, already imported 0, rejected 1" in result.output
     assert f"rejected rows and their reasons: {errors}" in result.output
     assert [row["legacy_id"] for row in read_csv(errors).rows] == [history.id("P2")]
 
-    again = cli.invoke(main, ["import", "patients", str(patients), "--errors", str(errors)])
+    again = command_line.invoke(
+        main, ["import", "patients", str(patients), "--errors", str(errors)]
+    )
     assert "imported 0, already imported 1, rejected 1" in again.output
 
     balances = history.balances([[history.id("B1"), history.id("P1"), "2024-06-30", "7000"]])
-    result = cli.invoke(main, ["import", "balances", str(balances)])
+    result = command_line.invoke(main, ["import", "balances", str(balances)])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "balances.errors.csv").exists()
     assert (tmp_path / "balances.differences.csv").exists()
@@ -624,10 +619,10 @@ def test_the_import_command_reports_counts_and_writes_the_error_file(
 
 
 def test_the_import_command_refuses_a_file_without_its_columns(
-    cli: CliRunner, tmp_path: Path
+    command_line: CliRunner, tmp_path: Path
 ) -> None:
     path = write_csv(tmp_path / "clinics.csv", ["id", "name"], [["1", "의원"]])
-    result = cli.invoke(main, ["import", "clinics", str(path)])
+    result = command_line.invoke(main, ["import", "clinics", str(path)])
     assert result.exit_code == 1
     assert "needs the column(s) legacy_id, kind, district, participating_since" in result.output
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,21 +12,10 @@ from api.cli import main
 from ledger.db import session_scope
 from ledger.domain import Limit, Transfer
 from ledger.services.booking import book
-from ledger.settings import get_settings
 from tests.factories import make_award_accounts
 
 
-@pytest.fixture
-def verify_command(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("MILEAGE_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
-
-
-def test_a_sound_ledger_verifies(
-    verify_command: CliRunner, sessions: sessionmaker[Session]
-) -> None:
+def test_a_sound_ledger_verifies(command_line: CliRunner, sessions: sessionmaker[Session]) -> None:
     with session_scope(sessions) as session:
         expense, patient = make_award_accounts(session)
         book(
@@ -37,13 +24,13 @@ def test_a_sound_ledger_verifies(
             effective_date=dt.date(2024, 1, 2),
             transfers=[Transfer(expense, patient, 700)],
         )
-    result = verify_command.invoke(main, ["ledger", "verify"])
+    result = command_line.invoke(main, ["ledger", "verify"])
     assert result.exit_code == 0, result.output
     assert "ledger verified" in result.output
 
 
 def test_a_corrupted_balance_and_counter_are_both_named(
-    verify_command: CliRunner, sessions: sessionmaker[Session], engine: Engine
+    command_line: CliRunner, sessions: sessionmaker[Session], engine: Engine
 ) -> None:
     with session_scope(sessions) as session:
         expense, patient = make_award_accounts(session)
@@ -65,7 +52,7 @@ def test_a_corrupted_balance_and_counter_are_both_named(
             ),
             {"p": patient},
         )
-    result = verify_command.invoke(main, ["ledger", "verify"])
+    result = command_line.invoke(main, ["ledger", "verify"])
     assert result.exit_code == 1
     assert f"balance account {patient} shard 0: kept -701, entries give -700" in result.output
     assert (
