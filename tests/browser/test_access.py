@@ -1,6 +1,7 @@
-"""In Chromium: what keeps a person's session theirs. A form posted without its CSRF token
-is refused, repeated wrong passwords are braked with a clear message, and a disabled account
-is signed out at its next click."""
+"""In Chromium: what keeps a person's session theirs and their scope theirs. A form posted
+without its CSRF token is refused, repeated wrong passwords are braked with a clear message,
+a disabled account is signed out at its next click, and another clinic's patient or a health
+centre's page is out of a clinic's reach."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ledger.services.staff import find_account
 from ledger.settings import get_settings
 from notifications.calendar import SendingCalendar
 from tests.browser.conftest import make_member, sign_in
+from tests.factories import make_clinic, make_patient
 
 pytestmark = pytest.mark.engine("sqlite")
 
@@ -72,4 +74,25 @@ def test_a_disabled_account_is_signed_out_at_its_next_click(
     page.click("a:has-text('계정 관리')")
     page.wait_for_url("**/console/login")
     assert page.locator("h1").inner_text() == "로그인"
+    page.close()
+
+
+def test_another_clinics_patient_reads_as_a_missing_one_and_centre_pages_are_closed(
+    chromium: Browser, served: str, engine: Engine
+) -> None:
+    with session_scope(make_session_factory(engine)) as session:
+        ours, theirs = make_clinic(session), make_clinic(session)
+        patient_id = make_patient(session, theirs).patient.id
+    login, password = make_member(engine, "문범위", "clinic", clinic_id=ours.id)
+    page = chromium.new_page()
+    sign_in(page, served, login, password)
+    page.goto(f"{served}/console/patients/{patient_id}")
+    theirs_shown = (page.locator("h1").inner_text(), page.locator("main").inner_text())
+    page.goto(f"{served}/console/patients/pat_{'0' * 26}")
+    missing_shown = (page.locator("h1").inner_text(), page.locator("main").inner_text())
+    assert theirs_shown == missing_shown
+    assert theirs_shown[0] == "찾을 수 없습니다"
+    answer = page.goto(f"{served}/console/districts/{ours.district}/texts")
+    assert answer is not None and answer.status == 403
+    assert page.locator("h1").inner_text() == "할 수 없는 일입니다"
     page.close()

@@ -127,6 +127,16 @@ def test_a_receptionist_finds_registers_records_and_takes_a_payment(
     page.click("a:has-text('환자 화면 열기')")
     page.wait_for_url(patient_url)
     assert page.url == patient_url
+
+    # the statement, with its running balance, and the payment's receipt
+    page.click("a:has-text('거래 내역(통장) 보기')")
+    page.wait_for_url(patient_url + "/statement")
+    rows = page.locator("table tbody tr")
+    assert "4,000 M" in rows.last.inner_text()  # the closing balance
+    page.locator("a:has-text('영수증')").last.click()
+    page.wait_for_url("**/console/receipts/*")
+    receipt = page.locator("main").inner_text()
+    assert "5,000 M" in receipt and "4,000 M" in receipt and "진료비" in receipt
     page.close()
 
 
