@@ -13,7 +13,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from ledger import clock
@@ -202,9 +202,16 @@ def list_audit(
     until: dt.datetime | None,
     before: int | None,
     limit: int,
+    account_id: str | None = None,
+    scope: ColumnElement[bool] | None = None,
 ) -> list[AuditEvent]:
-    """Audit events, newest first, filtered by patient and time; pages go back in time."""
+    """Audit events, newest first, filtered by patient, person and time, within ``scope``
+    (a condition on the events, e.g. a district's); pages go back in time."""
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if scope is not None:
+        query = query.where(scope)
+    if account_id is not None:
+        query = query.where(AuditEvent.account_id == account_id)
     if patient_id is not None:
         query = query.where(AuditEvent.patient_id == patient_id)
     if since is not None:

@@ -14,6 +14,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.models import ApiKey, AuditEvent, Clinic, Patient, StaffAccount
+from ledger.services import access
 
 __all__ = ["district_audit", "district_people", "patient_names"]
 
@@ -63,18 +64,16 @@ def district_audit(
         ),
         AuditEvent.resource.like(f"districts/{district}/%"),
     )
-    query = select(AuditEvent).where(ours).order_by(AuditEvent.id.desc()).limit(limit)
-    if account_id is not None:
-        query = query.where(AuditEvent.account_id == account_id)
-    if patient_id is not None:
-        query = query.where(AuditEvent.patient_id == patient_id)
-    if since is not None:
-        query = query.where(AuditEvent.at >= since)
-    if until is not None:
-        query = query.where(AuditEvent.at < until)
-    if before is not None:
-        query = query.where(AuditEvent.id < before)
-    return list(session.execute(query).scalars())
+    return access.list_audit(
+        session,
+        patient_id=patient_id,
+        since=since,
+        until=until,
+        before=before,
+        limit=limit,
+        account_id=account_id,
+        scope=ours,
+    )
 
 
 def patient_names(session: Session, district: str, ids: set[str]) -> dict[str, str | None]:
